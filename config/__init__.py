@@ -1,0 +1,1 @@
+"""Configuration classes, chosen by name (LTI_TOOL_CONFIG) and overridden by environment variables."""

@@ -1,0 +1,63 @@
+"""Settings shared by every environment; each named configuration below overrides a few of them.
+
+Every setting can be overridden by an environment variable of the same name (see ``lti_tool.load_config``).
+"""
+import os
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+INSTANCE_DIR = os.environ.get("LTI_TOOL_INSTANCE", os.path.join(os.path.dirname(_HERE), "instance"))
+
+
+class DefaultConfig:
+    ENV_NAME = "default"
+    SECRET_KEY: str | None = None
+    # SQLite beside the code so a newcomer needs no server; production sets a PostgreSQL URL.
+    DATABASE_URL = f"sqlite:///{os.path.join(INSTANCE_DIR, 'lti_tool.sqlite3')}"
+    DATABASE_ECHO = False
+    # Shared state between workers (launch state, JWKS cache, rate limits). Empty: a file cache in
+    # the instance folder, which every process on this machine shares.
+    REDIS_URL = ""
+    STATE_CACHE_DIR = os.path.join(INSTANCE_DIR, "state-cache")
+    HUEY_SQLITE_PATH = os.path.join(INSTANCE_DIR, "huey.sqlite3")
+    HUEY_IMMEDIATE = False
+
+    # LTI
+    LTI_TOOL_TITLE = "Communities of Practice"
+    LTI_TOOL_DESCRIPTION = (
+        "Cohorts, live-session calendar, attendance, book-study discussions, asynchronous modules "
+        "and grade passback for Communities of Practice."
+    )
+    LTI_JWT_LEEWAY_SECONDS = 60          # Moodle id_tokens live only 60 s; clocks drift
+    LTI_LAUNCH_STATE_SECONDS = 600       # state and nonce are good this long after the login
+    LTI_JWKS_CACHE_SECONDS = 3600        # platform keys; refetched once on an unknown kid
+    LTI_HTTP_TIMEOUT_SECONDS = 10.0      # every request to an LMS has a timeout
+    LTI_HTTP_RETRIES = 4                 # 429 / 5xx retries with backoff for AGS and NRPS
+    LTI_HTTP_BACKOFF_FACTOR = 0.5
+    LTI_HTTP_MAX_RETRY_AFTER = 120       # seconds; a longer Retry-After makes the job try again later
+    LTI_TOOL_KEY_GRACE_SECONDS = 3600    # a retired tool key stays in the JWKS this long
+    # Deployments that a known (issuer, client_id) may use without being registered first:
+    # Canvas dynamic registration tells the deployment id only at the first launch.
+    LTI_AUTO_REGISTER_DEPLOYMENTS = True
+
+    # Cookies: iframe-friendly attributes are chosen per request (see lti_tool.web.IframeSessionInterface).
+    SESSION_COOKIE_NAME = "cop_session"
+    SESSION_COOKIE_HTTPONLY = True
+    PERMANENT_SESSION_LIFETIME = 8 * 3600
+    PREFERRED_URL_SCHEME = "http"
+    # Behind a TLS-terminating proxy: how many proxies to trust for X-Forwarded-* (0: none).
+    PROXY_FIX_X_FOR = 0
+    PROXY_FIX_X_PROTO = 0
+    PROXY_FIX_X_HOST = 0
+    PROXY_FIX_X_PORT = 0
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_LOGIN = "60 per minute"
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+
+    # Roster sync from NRPS runs at a facilitator launch when the last one is older than this.
+    ROSTER_MAX_AGE_SECONDS = 24 * 3600
+
+    SANDBOX_ENABLED = False
+    # Where the sandbox LMS believes it lives; empty: the URL of the request.
+    SANDBOX_BASE_URL = ""

@@ -1,0 +1,122 @@
+"""Communities of Practice, an LTI 1.3 tool. ``create_app`` is the only place that wires the app together."""
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+CONFIG_CLASSES = {
+    "development": "config.development.DevelopmentConfig",
+    "testing": "config.testing.TestingConfig",
+    "production": "config.production.ProductionConfig",
+}
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+def _coerce(current: Any, raw: str) -> Any:
+    if isinstance(current, bool):
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, float):
+        return float(raw)
+    return raw
+
+
+def load_config(app: Flask, config: str | object | None) -> None:
+    """Load a named configuration (or an object), then let environment variables override any setting."""
+    name = config if isinstance(config, str) or config is None else None
+    if name is None and config is not None:
+        app.config.from_object(config)
+    else:
+        name = name or os.environ.get("LTI_TOOL_CONFIG", "development")
+        if name not in CONFIG_CLASSES:
+            raise ConfigurationError(f"unknown LTI_TOOL_CONFIG {name!r}; use one of {', '.join(CONFIG_CLASSES)}")
+        module, cls = CONFIG_CLASSES[name].rsplit(".", 1)
+        app.config.from_object(getattr(importlib.import_module(module), cls))
+    for key in list(app.config):
+        if key.isupper() and key in os.environ:
+            app.config[key] = _coerce(app.config[key], os.environ[key])
+    if app.config.get("ENV_NAME") == "production":
+        missing = [k for k in app.config.get("REQUIRED", ()) if not app.config.get(k)]
+        if app.config.get("SECRET_KEY") in (None, "", "dev-only-not-secret", "testing-not-secret"):
+            missing.append("SECRET_KEY (a real one)")
+        if str(app.config.get("DATABASE_URL", "")).startswith("sqlite"):
+            missing.append("DATABASE_URL (PostgreSQL, not SQLite)")
+        if missing:
+            raise ConfigurationError("production refuses to start without: " + ", ".join(dict.fromkeys(missing)))
+    if not app.config.get("SECRET_KEY"):
+        raise ConfigurationError("SECRET_KEY is not set")
+
+
+def create_app(config: str | object | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=os.path.join(_ROOT, "templates"),
+        static_folder=os.path.join(_ROOT, "static"),
+    )
+    load_config(app, config)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if any(app.config[k] for k in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST", "PROXY_FIX_X_PORT")):
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app,
+            x_for=app.config["PROXY_FIX_X_FOR"], x_proto=app.config["PROXY_FIX_X_PROTO"],
+            x_host=app.config["PROXY_FIX_X_HOST"], x_port=app.config["PROXY_FIX_X_PORT"],
+        )
+
+    from lti_tool.db import db
+    from lti_tool.extensions import csrf, limiter, login_manager
+    from lti_tool.web import IframeSessionInterface, install_request_hooks
+
+    db.init_app(app)
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
+        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
+    limiter.init_app(app)
+    app.session_interface = IframeSessionInterface()
+
+    from lti_tool import auth, jobs
+    from lti_tool.lti import storage
+
+    storage.init_app(app)
+    jobs.init_app(app)
+    auth.init_app(app, login_manager)
+    install_request_hooks(app)
+
+    from lti_tool.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    # Importing each feature's models registers them on Base.metadata (Alembic reads it).
+    from lti_tool.lti import launch, models as _lti_models  # noqa: F401
+    from lti_tool.programs import views as programs_views
+
+    app.register_blueprint(launch.bp)
+    app.register_blueprint(programs_views.bp)
+    if app.config.get("SANDBOX_ENABLED"):
+        from lti_tool import sandbox
+
+        sandbox.init_app(app)
+
+    from lti_tool import cli
+
+    cli.init_app(app)
+
+    @app.context_processor
+    def _globals():
+        from lti_tool.auth import current_membership
+
+        return {"tool_title": app.config["LTI_TOOL_TITLE"], "current_membership": current_membership()}
+
+    return app

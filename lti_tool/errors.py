@@ -1,0 +1,69 @@
+"""Domain errors raised by services, and the one place that turns them (and everything else) into pages."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """Base of the errors services raise; ``status`` is the HTTP status a view answers with."""
+
+    status = 400
+    title = "That could not be done"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(message or self.title)
+        self.message = message or self.title
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "Not found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    title = "Not allowed"
+
+
+class Conflict(DomainError):
+    status = 409
+    title = "Conflict"
+
+
+class LaunchRefused(DomainError):
+    """An LTI launch or login that fails validation. Nothing is written and no session is created."""
+
+    status = 401
+    title = "This launch was refused"
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["application/json", "text/html"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _page(status: int, title: str, message: str):
+    if _wants_json():
+        return jsonify(error=title, message=message, request_id=g.get("request_id")), status
+    return render_template("errors/error.html", status=status, title=title, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        return _page(exc.status, exc.title, exc.message)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        return _page(exc.code or 500, exc.name, exc.description or "")
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unexpected error (request %s)", g.get("request_id"))
+        return _page(500, "Something went wrong",
+                     "The error has been logged. If you contact support, give them the request id below.")
