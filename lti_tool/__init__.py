@@ -32,7 +32,7 @@ def _coerce(current: Any, raw: str) -> Any:
     return raw
 
 
-def load_config(app: Flask, config: str | object | None) -> None:
+def load_config(app: Flask, config: str | object | None, overrides: dict[str, Any] | None = None) -> None:
     """Load a named configuration (or an object), then let environment variables override any setting."""
     name = config if isinstance(config, str) or config is None else None
     if name is None and config is not None:
@@ -46,6 +46,7 @@ def load_config(app: Flask, config: str | object | None) -> None:
     for key in list(app.config):
         if key.isupper() and key in os.environ:
             app.config[key] = _coerce(app.config[key], os.environ[key])
+    app.config.update(overrides or {})
     if app.config.get("ENV_NAME") == "production":
         missing = [k for k in app.config.get("REQUIRED", ()) if not app.config.get(k)]
         if app.config.get("SECRET_KEY") in (None, "", "dev-only-not-secret", "testing-not-secret"):
@@ -58,13 +59,15 @@ def load_config(app: Flask, config: str | object | None) -> None:
         raise ConfigurationError("SECRET_KEY is not set")
 
 
-def create_app(config: str | object | None = None) -> Flask:
+def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
+    """Build the app from a named configuration (default: LTI_TOOL_CONFIG), environment variables,
+    then ``overrides`` (tests use them for their own database and cache)."""
     app = Flask(
         __name__,
         template_folder=os.path.join(_ROOT, "templates"),
         static_folder=os.path.join(_ROOT, "static"),
     )
-    load_config(app, config)
+    load_config(app, config, overrides)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     if any(app.config[k] for k in ("PROXY_FIX_X_FOR", "PROXY_FIX_X_PROTO", "PROXY_FIX_X_HOST", "PROXY_FIX_X_PORT")):
@@ -99,11 +102,11 @@ def create_app(config: str | object | None = None) -> Flask:
     register_error_handlers(app)
 
     # Importing each feature's models registers them on Base.metadata (Alembic reads it).
-    from lti_tool.lti import launch, models as _lti_models  # noqa: F401
+    from lti_tool.lti import deep_linking, launch, models as _lti_models, registration  # noqa: F401
     from lti_tool.programs import views as programs_views
 
-    app.register_blueprint(launch.bp)
-    app.register_blueprint(programs_views.bp)
+    for blueprint in (launch.bp, deep_linking.bp, registration.bp, programs_views.bp):
+        app.register_blueprint(blueprint)
     if app.config.get("SANDBOX_ENABLED"):
         from lti_tool import sandbox
 

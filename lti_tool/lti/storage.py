@@ -55,14 +55,6 @@ class BrowserBoundStorage(CacheDataStorage):
     def get_session_cookie_name(self) -> str | None:
         return self._session_cookie_name
 
-    def consume(self, key: str) -> bool:
-        """Delete a key, telling whether it was there (the nonce is good for one launch)."""
-        prepared = self._prepare_key(key)
-        c = self._get_cache()
-        if isinstance(c, RedisCache):
-            return bool(c._write_client.delete(c._get_prefix() + prepared))
-        return c.get(prepared) is not None and bool(c.delete(prepared))
-
 
 def new_session_id() -> str:
     return secrets.token_urlsafe(24)

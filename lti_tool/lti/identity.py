@@ -1,0 +1,155 @@
+"""A validated launch → User, Course, Membership (roles mapped), refreshed at every launch."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from flask import url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lti_tool.db import utcnow
+from lti_tool.lti.models import Course, CourseRole, Deployment, Membership, Platform, ResourceLink, User
+from lti_tool.lti.registry import add_deployment, find_deployment
+
+CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+
+_FACILITATOR = {"Instructor", "TeachingAssistant", "Administrator"}
+_ADMIN_URIS = {
+    LIS + "system/person#Administrator", LIS + "system/person#SysAdmin",
+    LIS + "institution/person#Administrator",
+}
+TEST_USER = "http://purl.imsglobal.org/vocab/lti/system/person#TestUser"
+
+
+def _context_role(uri: str) -> str | None:
+    """'Instructor' for membership#Instructor, the short form, or the TA sub-role; None for others."""
+    if uri.startswith(LIS + "membership#"):
+        return uri.split("#", 1)[1]
+    if uri.startswith(LIS + "membership/"):
+        return uri.rsplit("#", 1)[-1]  # membership/Instructor#TeachingAssistant → TeachingAssistant
+    if "/" not in uri and "#" not in uri and ":" not in uri:
+        return uri  # short names: "Instructor", "Learner"
+    return None
+
+
+def map_role(lti_roles: Iterable[str]) -> tuple[CourseRole, bool]:
+    """Our role from the LTI roles, and whether this is an LMS preview user (Canvas's Test Student).
+
+    facilitator: Instructor, TeachingAssistant, Administrator (course, system or institution admin)
+    participant: Learner; observer: Mentor and anything else, including no roles at all.
+    """
+    roles = [r for r in lti_roles if isinstance(r, str)]
+    context_roles = {_context_role(r) for r in roles} - {None}
+    is_preview = TEST_USER in roles
+    if context_roles & _FACILITATOR or any(r in _ADMIN_URIS for r in roles):
+        return CourseRole.facilitator, is_preview
+    if "Learner" in context_roles:
+        return CourseRole.participant, is_preview
+    return CourseRole.observer, is_preview
+
+
+def _text(value: Any, limit: int = 255) -> str:
+    # Canvas sends unresolved substitutions literally ("$Canvas.user.sisid"): treat them as absent.
+    if not isinstance(value, str) or value.startswith("$"):
+        return ""
+    return value.strip()[:limit]
+
+
+@dataclass
+class LaunchResult:
+    user: User
+    course: Course | None
+    membership: Membership | None
+    deployment_id: str
+    message_type: str
+    resource_link: ResourceLink | None = None
+    custom: dict[str, str] = field(default_factory=dict)
+
+
+def record_launch(session: Session, platform: Platform, body: dict[str, Any]) -> LaunchResult:
+    """Upsert the person, the course and the membership of a validated launch. Flushes, never commits."""
+    now = utcnow()
+    deployment_id = str(body.get(CLAIM + "deployment_id"))
+    deployment = find_deployment(session, platform, deployment_id) or add_deployment(session, platform, deployment_id)
+
+    user = session.scalar(select(User).where(User.platform_id == platform.id, User.sub == str(body["sub"])))
+    if user is None:
+        user = User(platform_id=platform.id, sub=str(body["sub"]))
+        session.add(user)
+    # Names, email and picture refresh at every launch; the LMS may stop sending them (privacy settings).
+    user.name = _text(body.get("name"))
+    user.given_name = _text(body.get("given_name"))
+    user.family_name = _text(body.get("family_name"))
+    user.email = _text(body.get("email"))
+    picture = _text(body.get("picture"), 1024)
+    user.picture = picture if picture.startswith("https://") or picture.startswith("http://") else ""
+    user.last_launch_at = now
+
+    lti_roles = [r for r in body.get(CLAIM + "roles") or [] if isinstance(r, str)]
+    role, is_preview = map_role(lti_roles)
+    custom = {str(k): str(v) for k, v in (body.get(CLAIM + "custom") or {}).items() if isinstance(v, (str, int, float))}
+
+    context = body.get(CLAIM + "context") or {}
+    course = membership = link = None
+    if isinstance(context, dict) and context.get("id"):
+        course = session.scalar(
+            select(Course).where(Course.platform_id == platform.id, Course.context_id == str(context["id"]))
+        )
+        if course is None:
+            course = Course(platform_id=platform.id, context_id=str(context["id"]))
+            session.add(course)
+        course.deployment = deployment
+        course.title = _text(context.get("title"), 512) or course.title
+        course.label = _text(context.get("label")) or course.label
+        nrps = body.get(NRPS_CLAIM) or {}
+        if isinstance(nrps, dict) and nrps.get("context_memberships_url"):
+            course.nrps_url = str(nrps["context_memberships_url"])
+        ags = body.get(AGS_CLAIM) or {}
+        if isinstance(ags, dict):
+            if ags.get("lineitems"):
+                course.ags_lineitems_url = str(ags["lineitems"])
+            if isinstance(ags.get("scope"), list):
+                course.ags_scopes = [str(s) for s in ags["scope"]]
+        session.flush()
+
+        membership = session.scalar(
+            select(Membership).where(Membership.user_id == user.id, Membership.course_id == course.id)
+        ) if user.id else None
+        if membership is None:
+            membership = Membership(user=user, course=course, role=role)
+            session.add(membership)
+        membership.lti_roles = lti_roles
+        membership.role = role
+        membership.is_preview = is_preview
+        membership.active = True
+        membership.last_launch_at = now
+
+        resource_link = body.get(CLAIM + "resource_link") or {}
+        if isinstance(resource_link, dict) and resource_link.get("id"):
+            link = session.scalar(select(ResourceLink).where(
+                ResourceLink.course_id == course.id, ResourceLink.resource_link_id == str(resource_link["id"])))
+            if link is None:
+                link = ResourceLink(course=course, resource_link_id=str(resource_link["id"]))
+                session.add(link)
+            link.title = _text(resource_link.get("title"), 512)
+            if isinstance(ags, dict) and ags.get("lineitem"):
+                link.ags_lineitem_url = str(ags["lineitem"])
+            if custom.get("target"):
+                link.target = custom["target"][:255]
+    session.flush()
+    return LaunchResult(user=user, course=course, membership=membership, deployment_id=deployment.deployment_id,
+                        message_type=str(body.get(CLAIM + "message_type")), resource_link=link, custom=custom)
+
+
+def landing_url(result: LaunchResult) -> str:
+    """Where a resource-link launch lands: the deep-linked target if any, else the program home."""
+    if result.course is None:
+        return url_for("lti.no_course")
+    target = result.custom.get("target") or (result.resource_link.target if result.resource_link else "")
+    from lti_tool.lti import deep_linking
+
+    return deep_linking.resolve_target(result.course.id, target) or url_for("programs.home", course_id=result.course.id)
