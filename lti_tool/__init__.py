@@ -103,6 +103,8 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
 
     # Importing each feature's models registers them on Base.metadata (Alembic reads it).
     from lti_tool.lti import deep_linking, launch, models as _lti_models, registration  # noqa: F401
+    from lti_tool.programs import models as _program_models  # noqa: F401
+    from lti_tool.calendar import models as _calendar_models  # noqa: F401
     from lti_tool.programs import views as programs_views
 
     for blueprint in (launch.bp, deep_linking.bp, registration.bp, programs_views.bp):

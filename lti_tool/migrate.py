@@ -23,6 +23,11 @@ def upgrade(app: Flask, revision: str = "head") -> None:
     command.upgrade(alembic_config(app), revision)
 
 
+def stamp_head(app: Flask) -> None:
+    """Mark a database built from the models as up to date (tests)."""
+    command.stamp(alembic_config(app), "head")
+
+
 def pending_migrations(app: Flask) -> list[str]:
     """Revisions in migrations/ that the database has not applied yet (empty when up to date)."""
     from lti_tool.db import db

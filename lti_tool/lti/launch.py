@@ -55,11 +55,11 @@ def _http() -> requests.Session:
 class HardenedLogin(FlaskOIDCLogin):
     def __init__(self, tool_conf: DatabaseToolConf, launch_data_storage):
         req = FlaskRequest(request_is_secure=request.is_secure)
-        super().__init__(req, tool_conf, cookie_service=IframeCookieService(req),
-                         launch_data_storage=launch_data_storage)
+        super().__init__(req, tool_conf, cookie_service=IframeCookieService(req))
+        self.set_launch_data_storage(launch_data_storage)
+        self.set_launch_data_lifetime(current_app.config["LTI_LAUNCH_STATE_SECONDS"])
 
     def _prepare_redirect_url(self, launch_url: str) -> str:
-        self.set_launch_data_lifetime(current_app.config["LTI_LAUNCH_STATE_SECONDS"])
         url = super()._prepare_redirect_url(launch_url)
         # Keep the state and nonce so the platform-storage page can hand them to the LMS frame.
         query = dict(p.split("=", 1) for p in urlsplit(url).query.split("&") if "=" in p)

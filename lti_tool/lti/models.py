@@ -143,6 +143,7 @@ class Membership(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)       # false once NRPS no longer lists them
     source: Mapped[str] = mapped_column(String(16), default="launch")  # launch or roster
     last_launch_at: Mapped[dt.datetime | None]
+    roster_seen_at: Mapped[dt.datetime | None]  # the last roster sync that listed them
 
     user: Mapped[User] = relationship()
     course: Mapped[Course] = relationship()
@@ -165,3 +166,5 @@ class ResourceLink(TimestampMixin, Base):
     ags_lineitem_url: Mapped[str | None] = mapped_column(String(1024))
     # What the link opens inside the tool, from the deep-linking custom parameters (e.g. "program").
     target: Mapped[str] = mapped_column(String(255), default="")
+
+    course: Mapped[Course] = relationship()

@@ -1,0 +1,1 @@
+"""The live-session calendar: meetings of a program or a cohort, recurring series, iCal feeds."""
