@@ -1,10 +1,12 @@
-"""Flask commands: `platforms add/list/remove`, `keys rotate/list`, `db upgrade/current/revision`.
+"""Flask commands: `platforms add/list/remove`, `keys rotate/list`, `db upgrade/current/revision`, and
+`sandbox setup` (the demo LMS, only where SANDBOX_ENABLED).
 
 Run them as `flask --app wsgi <group> <command>`; Flask's CLI pushes the app context, so `db.session` is ready.
 """
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import click
 from flask import Flask, current_app
@@ -16,6 +18,7 @@ from lti_tool.errors import DomainError
 platforms_cli = AppGroup("platforms", help="LMS registrations (issuer + client id) and their deployments.")
 keys_cli = AppGroup("keys", help="The tool's signing keys, published at /lti/jwks.")
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
+sandbox_cli = AppGroup("sandbox", help="The built-in demo LMS (never in production).")
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -133,6 +136,14 @@ def keys_list():
 
 # -- db -----------------------------------------------------------------------------------------------------
 
+def _alembic_config():
+    from lti_tool.migrate import alembic_config
+
+    cfg = alembic_config(current_app._get_current_object())
+    cfg.stdout = sys.stdout  # Alembic binds the stream at import time; print where click prints now
+    return cfg
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def db_upgrade(revision):
@@ -148,9 +159,7 @@ def db_current():
     """Show the revision the database is at."""
     from alembic import command
 
-    from lti_tool.migrate import alembic_config
-
-    command.current(alembic_config(current_app._get_current_object()), verbose=False)
+    command.current(_alembic_config(), verbose=False)
 
 
 @db_cli.command("revision")
@@ -160,9 +169,7 @@ def db_revision(message, autogenerate):
     """Create a new migration in migrations/versions."""
     from alembic import command
 
-    from lti_tool.migrate import alembic_config
-
-    script = command.revision(alembic_config(current_app._get_current_object()), message=message,
+    script = command.revision(_alembic_config(), message=message,
                               autogenerate=autogenerate)
     scripts = script if isinstance(script, list) else [script]
     for s in scripts:
@@ -170,6 +177,38 @@ def db_revision(message, autogenerate):
             click.echo(f"Created {s.path}")
 
 
+# -- sandbox ------------------------------------------------------------------------------------------------
+
+def register_sandbox(session, base_url: str, tool_base_url: str | None = None):
+    """Create the sandbox LMS with its demo courses and register it in the tool as a platform (idempotent).
+
+    Flushes; the caller commits. Returns the sandbox's DemoInfo (issuer, client_id, deployment_id, URLs).
+    """
+    from lti_tool.lti.registry import PlatformSpec, add_platform
+    from lti_tool.sandbox import services as sandbox
+
+    info = sandbox.ensure_demo(session, base_url, tool_base_url)
+    add_platform(session, PlatformSpec(
+        issuer=info.issuer, client_id=info.client_id, auth_login_url=info.auth_login_url,
+        auth_token_url=info.auth_token_url, key_set_url=info.key_set_url, deployment_ids=(info.deployment_id,),
+        name=info.name, product_family=info.product_family, registered_by="sandbox",
+    ), update=True)
+    return info
+
+
+@sandbox_cli.command("setup")
+@click.option("--base-url", required=True, help="Where the tool and its sandbox are served, e.g. http://localhost:5000.")
+def sandbox_setup(base_url):
+    """Create the sandbox LMS and its demo course, and register it in the tool."""
+    info = register_sandbox(db.session, base_url)
+    db.session.commit()
+    click.echo(f"Sandbox LMS ready: issuer {info.issuer}, client_id {info.client_id}, "
+               f"deployment {info.deployment_id}.")
+    click.echo(f"Open {base_url.rstrip('/')}/sandbox/ to launch the tool.")
+
+
 def init_app(app: Flask) -> None:
     for group in (platforms_cli, keys_cli, db_cli):
         app.cli.add_command(group)
+    if app.config.get("SANDBOX_ENABLED"):
+        app.cli.add_command(sandbox_cli)

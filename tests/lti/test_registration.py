@@ -6,7 +6,6 @@ from html import unescape
 
 import pytest
 
-from lti_tool import create_app
 from lti_tool.db import db
 from lti_tool.lti import registry
 from lti_tool.lti.registration import SCOPES, canvas_developer_key
@@ -17,21 +16,8 @@ BASE = "http://localhost"
 
 
 @pytest.fixture
-def dr_app(tmp_path):
-    """The app on its own SQLite file (the registry is all these tests need)."""
-    from lti_tool.migrate import upgrade
-
-    app = create_app("testing", DATABASE_URL=f"sqlite:///{tmp_path / 'dr.sqlite3'}",
-                     STATE_CACHE_DIR=str(tmp_path / "state"), REDIS_URL="", SANDBOX_ENABLED=False,
-                     LTI_HTTP_TIMEOUT_SECONDS=3.0)
-    upgrade(app)
-    yield app
-    db.engine_for(app).dispose()
-
-
-@pytest.fixture
-def client(dr_app):
-    return dr_app.test_client()
+def client(app):
+    return app.test_client()
 
 
 @pytest.fixture
@@ -77,7 +63,7 @@ def _platforms(app):
                 for p in registry.list_platforms(db.session)]
 
 
-def test_moodle_dynamic_registration_registers_platform_with_its_deployment(dr_app, client, moodle):
+def test_moodle_dynamic_registration_registers_platform_with_its_deployment(app, client, moodle):
     page = _start(client, moodle)
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -110,7 +96,7 @@ def test_moodle_dynamic_registration_registers_platform_with_its_deployment(dr_a
     assert [m["type"] for m in tool["messages"]] == ["LtiResourceLinkRequest", "LtiDeepLinkingRequest"]
     assert all("placements" not in m for m in tool["messages"]), "Canvas placements only for Canvas"
 
-    [(issuer, client_id, family, by, deployments, data, auth, token, jwks, name)] = _platforms(dr_app)
+    [(issuer, client_id, family, by, deployments, data, auth, token, jwks, name)] = _platforms(app)
     answer = moodle.registrations[0]
     assert (issuer, client_id, family, by) == (moodle.issuer, answer["client_id"], "moodle", "dynamic")
     assert deployments == [answer[TOOL_CONFIG]["deployment_id"]]
@@ -121,7 +107,7 @@ def test_moodle_dynamic_registration_registers_platform_with_its_deployment(dr_a
     assert "Moodle" in name
 
 
-def test_canvas_dynamic_registration_sends_placements_and_waits_for_the_deployment(dr_app, client, canvas):
+def test_canvas_dynamic_registration_sends_placements_and_waits_for_the_deployment(app, client, canvas):
     page = _start(client, canvas)
     html = page.get_data(as_text=True)
     assert page.status_code == 200
@@ -140,37 +126,37 @@ def test_canvas_dynamic_registration_sends_placements_and_waits_for_the_deployme
     assert tool["custom_parameters"]["canvas_course_id"] == "$Canvas.course.id"
     assert tool["https://canvas.instructure.com/lti/privacy_level"] == "public"
 
-    [(issuer, client_id, family, by, deployments, *_)] = _platforms(dr_app)
+    [(issuer, client_id, family, by, deployments, *_)] = _platforms(app)
     assert (issuer, client_id, family, by) == (canvas.issuer, canvas.registrations[0]["client_id"], "canvas",
                                                "dynamic")
     assert deployments == [], "Canvas tells the deployment at the first launch"
 
 
-def test_canvas_deployment_is_learnt_at_first_launch_for_dynamic_registration(dr_app, client, canvas):
+def test_canvas_deployment_is_learnt_at_first_launch_for_dynamic_registration(app, client, canvas):
     _confirm(client, _start(client, canvas).get_data(as_text=True))
     client_id = canvas.registrations[0]["client_id"]
-    with dr_app.test_request_context():
+    with app.test_request_context():
         conf = registry.DatabaseToolConf(db.session)
         assert conf.find_deployment_by_params(canvas.issuer, "12:abcdef", client_id) is not None
         db.session.commit()
-    assert _platforms(dr_app)[0][4] == ["12:abcdef"]
+    assert _platforms(app)[0][4] == ["12:abcdef"]
 
 
-def test_registering_again_updates_the_same_platform(dr_app, client, canvas):
+def test_registering_again_updates_the_same_platform(app, client, canvas):
     _confirm(client, _start(client, canvas).get_data(as_text=True))
     canvas.registrations.clear()  # the fake numbers client ids from 1 again: same (issuer, client_id)
     _confirm(client, _start(client, canvas).get_data(as_text=True))
-    assert len(_platforms(dr_app)) == 1
+    assert len(_platforms(app)) == 1
 
 
-def test_reused_registration_token_is_explained(dr_app, client, moodle):
+def test_reused_registration_token_is_explained(app, client, moodle):
     html = _start(client, moodle).get_data(as_text=True)
     assert _confirm(client, html).status_code == 200
     again = _confirm(client, html)
     text = again.get_data(as_text=True)
     assert again.status_code == 409
     assert "already been used" in text and "start the registration again" in text.lower()
-    assert len(_platforms(dr_app)) == 1
+    assert len(_platforms(app)) == 1
 
 
 def test_unreachable_openid_configuration_is_a_clear_4xx_page(client):
@@ -197,7 +183,7 @@ def test_missing_openid_configuration_is_refused(client, moodle):
     assert "refused to give its OpenID configuration (HTTP 404)" in response.get_data(as_text=True)
 
 
-def test_issuer_on_another_host_is_refused(dr_app, client, moodle):
+def test_issuer_on_another_host_is_refused(app, client, moodle):
     platform = FakePlatform("moodle", issuer_override="https://evil.example.com").start()
     try:
         response = _start(client, platform)
@@ -213,7 +199,7 @@ def test_issuer_on_another_host_is_refused(dr_app, client, moodle):
         assert not platform.registrations_posted()
     finally:
         platform.stop()
-    assert _platforms(dr_app) == []
+    assert _platforms(app) == []
 
 
 def test_wrong_registration_token_is_refused_with_the_lms_answer(client, moodle):
@@ -222,14 +208,14 @@ def test_wrong_registration_token_is_refused_with_the_lms_answer(client, moodle)
     assert "unauthorized" in response.get_data(as_text=True)
 
 
-def test_refused_registration_shows_the_lms_error(dr_app, client, moodle):
+def test_refused_registration_shows_the_lms_error(app, client, moodle):
     html = _start(client, moodle).get_data(as_text=True)
     moodle.refuse_registration = {"error": "invalid_client_metadata", "error_description": "bad redirect"}
     response = _confirm(client, html)
     text = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "refused the registration" in text and "bad redirect" in text
-    assert _platforms(dr_app) == []
+    assert _platforms(app) == []
 
 
 def test_register_without_parameters_says_to_start_from_the_lms(client):
@@ -238,12 +224,12 @@ def test_register_without_parameters_says_to_start_from_the_lms(client):
     assert "Start the registration from your LMS" in response.get_data(as_text=True)
 
 
-def test_confirmation_without_csrf_token_is_rejected(dr_app, client, moodle):
+def test_confirmation_without_csrf_token_is_rejected(app, client, moodle):
     response = client.post("/lti/register", data={"openid_configuration": moodle.openid_configuration_url,
                                                   "registration_token": moodle.token})
     assert response.status_code == 400
     assert not moodle.registrations_posted()
-    assert _platforms(dr_app) == []
+    assert _platforms(app) == []
 
 
 def test_canvas_json_is_the_developer_key_configuration(client):
@@ -269,9 +255,9 @@ def test_canvas_json_is_the_developer_key_configuration(client):
     assert config["custom_fields"]["canvas_course_id"] == "$Canvas.course.id"
 
 
-def test_canvas_developer_key_uses_the_configured_title(dr_app):
-    dr_app.config["LTI_TOOL_TITLE"] = "CoP"
-    with dr_app.app_context():
+def test_canvas_developer_key_uses_the_configured_title(app, monkeypatch):
+    monkeypatch.setitem(app.config, "LTI_TOOL_TITLE", "CoP")
+    with app.app_context():
         config = canvas_developer_key("https://tool.example.edu/", "https://keys.example.edu/jwks")
     assert config["title"] == "CoP"
     assert config["public_jwk_url"] == "https://keys.example.edu/jwks"
