@@ -499,6 +499,19 @@ def _registration_error(exc: RegistrationError):
                            message=exc.message, details=exc.details), exc.status
 
 
+@bp.after_request
+def _framable_by_the_registering_lms(response):
+    """The LMS shows these pages in its own frame before it is registered, so the usual frame-ancestors
+    (registered LMSs only) would block them. Framing gains nothing here: anyone may start a registration."""
+    if request.endpoint in ("lti_registration.register", "lti_registration.register_finish"):
+        sources = "'self' https:" if current_app.config.get("ENV_NAME") == "production" else "'self' https: http:"
+        csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
+               "font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; object-src 'none'; "
+               f"frame-ancestors {sources}")
+        response.headers["Content-Security-Policy"] = csp
+    return response
+
+
 def _register_limit() -> str:
     return current_app.config.get("RATELIMIT_LOGIN", "60 per minute")
 

@@ -262,3 +262,12 @@ def test_canvas_developer_key_uses_the_configured_title(app, monkeypatch):
     assert config["title"] == "CoP"
     assert config["public_jwk_url"] == "https://keys.example.edu/jwks"
     assert config["extensions"][0]["domain"] == "tool.example.edu"
+
+
+def test_registration_pages_can_be_framed_by_the_lms_that_is_not_registered_yet(client, moodle):
+    page = _start(client, moodle)
+    csp = page.headers["Content-Security-Policy"]
+    assert "frame-ancestors 'self' https:" in csp and "script-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    done = _confirm(client, page.get_data(as_text=True))
+    assert "frame-ancestors 'self' https:" in done.headers["Content-Security-Policy"]
