@@ -30,6 +30,8 @@ from lti_tool.sandbox.models import (
     SandboxPlatform,
     SandboxRequestLog,
     SandboxResourceLink,
+    SandboxResult,
+    SandboxScore,
     SandboxTool,
     SandboxUsedJti,
     SandboxUser,
@@ -646,8 +648,6 @@ def learner_subs(session: Session, course: SandboxCourse) -> set[str]:
 
 def record_score(session: Session, course: SandboxCourse, item: SandboxLineItem, body: dict):
     """Store a score as Canvas does: the history row and the current result."""
-    from lti_tool.sandbox.models import SandboxResult, SandboxScore
-
     missing = [k for k in ("userId", "activityProgress", "gradingProgress", "timestamp") if not body.get(k)]
     if missing:
         raise SandboxError("missing: " + ", ".join(missing), 400)
@@ -684,15 +684,11 @@ def record_score(session: Session, course: SandboxCourse, item: SandboxLineItem,
 
 
 def results(session: Session, item: SandboxLineItem) -> list:
-    from lti_tool.sandbox.models import SandboxResult
-
     return list(session.scalars(select(SandboxResult).where(SandboxResult.line_item_id == item.id)
                                 .order_by(SandboxResult.id)))
 
 
 def score_history(session: Session, item: SandboxLineItem, user_sub: str | None = None) -> list:
-    from lti_tool.sandbox.models import SandboxScore
-
     q = select(SandboxScore).where(SandboxScore.line_item_id == item.id)
     if user_sub:
         q = q.where(SandboxScore.user_sub == user_sub)

@@ -8,10 +8,18 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, current_app, g, jsonify, render_template, request
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lti_tool.db import db
 from lti_tool.sandbox import services as sb
-from lti_tool.sandbox.models import SandboxLineItem, SandboxPlatform, SandboxResult, SandboxTool
+from lti_tool.sandbox.models import (
+    SandboxCourse,
+    SandboxEnrollment,
+    SandboxLineItem,
+    SandboxPlatform,
+    SandboxResult,
+    SandboxTool,
+)
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -138,8 +146,8 @@ def course_page():
     platform = _platform()
     context_id = request.args.get("course", sb.DEMO_COURSE)
     course = sb.get_course(db.session, platform, context_id)
-    courses = list(db.session.scalars(select(sb.SandboxCourse).where(sb.SandboxCourse.platform_id == platform.id)
-                                      .order_by(sb.SandboxCourse.id)))
+    courses = list(db.session.scalars(select(SandboxCourse).where(SandboxCourse.platform_id == platform.id)
+                                      .order_by(SandboxCourse.id)))
     db.session.commit()
     if course is None:
         return render_template("sandbox/empty.html", platform=platform, context_id=context_id), 404
@@ -432,9 +440,6 @@ def _member_json(enrollment) -> dict:
 
 
 def _memberships(course, offset: int, limit: int | None):
-    from lti_tool.sandbox.models import SandboxEnrollment, SandboxUser
-    from sqlalchemy.orm import joinedload
-
     q = (select(SandboxEnrollment).options(joinedload(SandboxEnrollment.user))
          .where(SandboxEnrollment.course_id == course.id).order_by(SandboxEnrollment.id))
     if request.args.get("role"):
@@ -447,7 +452,6 @@ def _memberships(course, offset: int, limit: int | None):
         if limit:
             q = q.limit(limit + 1)
         page = list(db.session.scalars(q))
-    _ = SandboxUser
     more = bool(limit) and len(page) > limit
     return page[:limit] if limit else page, more
 
