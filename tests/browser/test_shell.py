@@ -160,6 +160,21 @@ def make_app() -> Flask:
         state["membership"] = None
         return render_template("lti/help.html", endpoints=ENDPOINTS, platforms=[])
 
+    @app.route("/autosubmit")
+    def autosubmit():
+        state["membership"] = None
+        return render_template_string(
+            '{% extends "base.html" %}{% block content %}<h1 class="h4">Returning to your course…</h1>'
+            '<form method="post" action="/landed" data-autosubmit><input type="hidden" name="JWT" value="x.y.z">'
+            '<button type="submit" name="submit" class="btn btn-primary">Continue</button></form>{% endblock %}'
+            '{% block scripts %}<script src="/static/js/autosubmit.js" defer></script>{% endblock %}')
+
+    @app.route("/landed", methods=["POST"])
+    def landed():
+        from flask import request
+
+        return f"<!doctype html><title>landed</title><p id=jwt>{request.form['JWT']}</p>"
+
     @app.route("/lms")
     def lms():
         # A stand-in LMS page framing the tool at the width Canvas gives an external tool.
@@ -190,6 +205,7 @@ def test_page_has_no_serious_axe_violations_no_csp_errors_and_fits_360px(page, b
     errors = [e for e in page.console_errors if not e.endswith(f"@ {page.url}")]
     assert errors == [], errors
     page.set_viewport_size({"width": 360, "height": 800})
+    check_axe(page, f"{name} at 360 px")  # narrow layouts bring their own problems (scroll regions, overlap)
     assert horizontal_overflow(page) <= 0, f"{name} scrolls sideways at 360 px"
     page.set_viewport_size({"width": 320, "height": 800})
     assert horizontal_overflow(page) <= 0, f"{name} scrolls sideways at 320 px"
@@ -274,3 +290,9 @@ def test_shell_inside_an_800px_lms_iframe(page, base_url):
     assert horizontal_overflow(frame) <= 0
     assert page.console_errors == [], page.console_errors
     screenshots(frame, "shell-in-iframe", widths=(1280,))
+
+
+def test_autosubmit_posts_the_form_onward_even_with_a_control_named_submit(page, base_url):
+    page.goto(f"{base_url}/autosubmit")
+    page.wait_for_url(f"{base_url}/landed")
+    assert page.locator("#jwt").inner_text() == "x.y.z"
