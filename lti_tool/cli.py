@@ -197,7 +197,8 @@ def register_sandbox(session, base_url: str, tool_base_url: str | None = None):
 
 
 @sandbox_cli.command("setup")
-@click.option("--base-url", required=True, help="Where the tool and its sandbox are served, e.g. http://localhost:5000.")
+@click.option("--base-url", required=True,
+              help="Where the tool and its sandbox are served, e.g. http://localhost:5000.")
 def sandbox_setup(base_url):
     """Create the sandbox LMS and its demo course, and register it in the tool."""
     info = register_sandbox(db.session, base_url)

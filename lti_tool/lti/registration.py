@@ -324,7 +324,8 @@ def _strings(values: Any) -> list[str]:
     return found
 
 
-def fetch_platform_configuration(openid_configuration_url: str, registration_token: str | None) -> PlatformConfiguration:
+def fetch_platform_configuration(openid_configuration_url: str,
+                                 registration_token: str | None) -> PlatformConfiguration:
     """Fetch and validate the LMS's OpenID configuration (LTI-DR §3.4 and §3.5.1)."""
     if not openid_configuration_url:
         raise RegistrationError(

@@ -182,8 +182,8 @@ class FakePlatform:
         tool = body.get(TOOL_CONFIG) or {}
         missing += [f"{TOOL_CONFIG}.{k}" for k in ("domain", "target_link_uri") if not tool.get(k)]
         if missing:
-            return self._json({"error": "invalid_client_metadata", "error_description": "missing " + ", ".join(missing)},
-                              400)
+            return self._json({"error": "invalid_client_metadata",
+                               "error_description": "missing " + ", ".join(missing)}, 400)
         if "id_token" not in body["response_types"] or body["token_endpoint_auth_method"] != "private_key_jwt" \
                 or not isinstance(body["redirect_uris"], list):
             return self._json({"error": "invalid_client_metadata"}, 400)
