@@ -22,7 +22,9 @@ _ADMIN_URIS = {
     LIS + "system/person#Administrator", LIS + "system/person#SysAdmin",
     LIS + "institution/person#Administrator",
 }
-TEST_USER = "http://purl.imsglobal.org/vocab/lti/system/person#TestUser"
+TEST_USER = "http://purl.imsglobal.org/vocab/lti/system/person#TestUser"  # Canvas's Test Student
+# The LIS v2 spelling too, which some platforms (and our sandbox) send.
+TEST_USERS = {TEST_USER, LIS + "system/person#TestUser"}
 
 
 def _context_role(uri: str) -> str | None:
@@ -44,7 +46,7 @@ def map_role(lti_roles: Iterable[str]) -> tuple[CourseRole, bool]:
     """
     roles = [r for r in lti_roles if isinstance(r, str)]
     context_roles = {_context_role(r) for r in roles} - {None}
-    is_preview = TEST_USER in roles
+    is_preview = any(r in TEST_USERS for r in roles)
     if context_roles & _FACILITATOR or any(r in _ADMIN_URIS for r in roles):
         return CourseRole.facilitator, is_preview
     if "Learner" in context_roles:
@@ -91,7 +93,9 @@ def record_launch(session: Session, platform: Platform, body: dict[str, Any]) ->
 
     lti_roles = [r for r in body.get(CLAIM + "roles") or [] if isinstance(r, str)]
     role, is_preview = map_role(lti_roles)
-    custom = {str(k): str(v) for k, v in (body.get(CLAIM + "custom") or {}).items() if isinstance(v, (str, int, float))}
+    raw_custom = body.get(CLAIM + "custom")
+    custom = {str(k): str(v) for k, v in raw_custom.items()
+              if isinstance(v, (str, int, float))} if isinstance(raw_custom, dict) else {}
 
     context = body.get(CLAIM + "context") or {}
     course = membership = link = None

@@ -328,13 +328,32 @@ def launch():
     return redirect(url_for("lti.session_check", t=token))
 
 
+_EXPLAINED = {
+    # pylti1p3's terse messages, said so that an LMS administrator knows what to look at.
+    "State not found": "The launch did not start in this browser, or it took too long. Open the tool again from the course.",
+    "Invalid Nonce": "This launch was not started by the tool, or it was already used. Open the tool again from the course.",
+    "Missing %s cookie": "Your browser did not send back the cookie the launch needs. Open the tool again from the course.",
+    '"nonce" is empty': 'The launch message has no "nonce" claim: it is not an LTI 1.3 launch.',
+    "JWT must contain 3 parts": "The id_token is not a JWT: it is not an LTI 1.3 launch.",
+    "Invalid JWT format": "The id_token is not a JWT: it is not an LTI 1.3 launch.",
+    "Missing id_token": "The launch has no id_token: it is not an LTI 1.3 launch.",
+    "Must have a user (sub)": 'The launch message does not name the user (the "sub" claim is missing).',
+    "deployment_id is not set": 'The launch message has no "deployment_id" claim.',
+    "Unable to find deployment": "This deployment of the tool is not registered here. Ask your LMS administrator to "
+                                 "register the deployment id (see the tool's help page).",
+    "Missing Roles Claim": 'The launch message has no "roles" claim.',
+    "Incorrect version": 'The launch message is not LTI 1.3.0 (its "version" claim is missing or wrong).',
+    "Invalid message type": 'The launch message has no "message_type" claim this tool handles.',
+    "Missing Resource Link Id": "The launch message has no resource link id (the \"resource_link\" claim).",
+    "Signature has expired": 'The launch message has expired (its "exp" time has passed). Open the tool again '
+                             "from the course; if this repeats, the LMS's clock may be wrong.",
+    "not yet valid": 'The launch message is dated in the future (its "iat" time is not yet valid); the clocks of the '
+                     "LMS and the tool disagree.",
+}
+
+
 def _explain(message: str) -> str:
-    known = {
-        "State not found": "The launch did not start in this browser, or it took too long. Open the tool again from the course.",
-        "Invalid Nonce": "This launch was not started by the tool, or it was already used. Open the tool again from the course.",
-        "Missing %s cookie": "Your browser did not send back the cookie the launch needs. Open the tool again from the course.",
-    }
-    for key, text in known.items():
+    for key, text in _EXPLAINED.items():
         if key in message:
             return text
     return f"The launch was refused: {message}."
