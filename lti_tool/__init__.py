@@ -106,8 +106,9 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.programs import models as _program_models  # noqa: F401
     from lti_tool.calendar import models as _calendar_models  # noqa: F401
     from lti_tool.programs import views as programs_views
+    from lti_tool.calendar import views as calendar_views
 
-    for blueprint in (launch.bp, deep_linking.bp, registration.bp, programs_views.bp):
+    for blueprint in (launch.bp, deep_linking.bp, registration.bp, programs_views.bp, *calendar_views.blueprints):
         app.register_blueprint(blueprint)
     if app.config.get("SANDBOX_ENABLED"):
         from lti_tool import sandbox

@@ -94,6 +94,7 @@ class User(UserMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(255), default="")
     picture: Mapped[str] = mapped_column(String(1024), default="")
     last_launch_at: Mapped[dt.datetime | None]
+    timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")  # "" = the program's zone
 
     platform: Mapped[Platform] = relationship()
 
