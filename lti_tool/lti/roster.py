@@ -7,7 +7,7 @@ import datetime as dt
 import logging
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from lti_tool.db import db, utcnow
@@ -56,15 +56,32 @@ def run_roster_sync(job_id: int) -> None:
         if job is None or job.finished:
             return
         course = session.get(Course, job.course_id)
+        if course is None or not course.nrps_url:
+            report(job_id, status=JobStatus.failed, error="This course's LMS did not offer its roster "
+                   "(no Names and Roles service), so there is nothing to sync.")
+            return
         report(job_id, status=JobStatus.running, message="Reading the roster from the LMS…")
+        read = [0]
+
+        def progress(n: int) -> None:
+            read[0] = n
+            report(job_id, done=n, message=f"{n} members read so far…")
+
         try:
-            counts = sync_roster(session, course, progress=lambda n: report(job_id, done=n,
-                                                                            message=f"{n} members read so far…"))
+            counts = sync_roster(session, course, progress=progress)
         except ServiceError as exc:
             session.rollback()
             log.warning("roster sync failed for course %s: %s", course.id, exc)
-            report(job_id, status=JobStatus.failed, error=f"{exc}. Members read so far were saved; "
-                   "run the sync again when the LMS is reachable.")
+            saved = (f" The {read[0]} members read before that were saved; nobody was marked as gone."
+                     if read[0] else "")
+            later = " Run the sync again when the LMS is reachable." if exc.transient else ""
+            report(job_id, status=JobStatus.failed, error=f"{exc}.{saved}{later}")
+            return
+        except Exception:
+            session.rollback()
+            log.exception("roster sync crashed for course %s", course.id)
+            report(job_id, status=JobStatus.failed, error="The roster sync stopped on an unexpected error "
+                   "(it is in the server log). Members read so far were saved; nobody was marked as gone.")
             return
         report(job_id, status=JobStatus.done, done=counts["listed"], total=counts["listed"], result=counts,
                message=f"{counts['listed']} members: {counts['added']} new, {counts['changed']} changed, "
@@ -73,11 +90,12 @@ def run_roster_sync(job_id: int) -> None:
         session.close()
 
 
-def sync_roster(session: Session, course: Course, *, page_size: int = 100, progress=None) -> dict[str, int]:
+def sync_roster(session: Session, course: Course, *, page_size: int | None = None, progress=None) -> dict[str, int]:
     """Read every page of the course's NRPS roster and upsert users and memberships, one page per
     transaction. Members not listed any more are marked inactive only after the last page."""
     if not course.nrps_url:
         raise ServiceError("This course's LMS did not offer its roster (no Names and Roles service)")
+    page_size = page_size or int(current_app.config.get("ROSTER_PAGE_SIZE", 100))
     started = utcnow()
     services = LtiServices(session, course.platform)
     counts = {"listed": 0, "added": 0, "changed": 0, "deactivated": 0}
@@ -86,11 +104,15 @@ def sync_roster(session: Session, course: Course, *, page_size: int = 100, progr
         session.commit()
         if progress:
             progress(counts["listed"])
+    # Whoever the whole roster did not list has left, including people only a launch told us about
+    # (but not someone whose first launch happened while this sync ran).
     result = session.execute(
         update(Membership)
         .where(Membership.course_id == course.id, Membership.active.is_(True),
-               Membership.roster_seen_at.is_not(None), Membership.roster_seen_at < started)
+               or_(Membership.roster_seen_at < started,
+                   and_(Membership.roster_seen_at.is_(None), Membership.created_at < started)))
         .values(active=False)
+        .execution_options(synchronize_session=False)
     )
     counts["deactivated"] = result.rowcount or 0
     course.roster_synced_at = started

@@ -21,9 +21,10 @@ from flask import current_app
 from pylti1p3.service_connector import ServiceConnector
 from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from lti_tool.db import db
 from lti_tool.lti import storage
 from lti_tool.lti.models import Platform
 from lti_tool.lti.registry import build_registration
@@ -126,7 +127,8 @@ class _TokenConnector(ServiceConnector):
                 "client_assertion": assertion, "scope": " ".join(sorted(scopes)),
             }, timeout=current_app.config["LTI_HTTP_TIMEOUT_SECONDS"])
         except requests.RequestException as exc:
-            raise ServiceError(f"The LMS token endpoint could not be reached: {type(exc).__name__}") from exc
+            raise ServiceError(_unreachable("The LMS token endpoint", exc,
+                                            current_app.config["LTI_HTTP_TIMEOUT_SECONDS"])) from exc
         if not resp.ok:
             raise ServiceError(f"The LMS refused the access token request ({resp.status_code})", resp.status_code,
                                resp.text, _retry_after(resp))
@@ -136,8 +138,13 @@ class _TokenConnector(ServiceConnector):
         except (ValueError, KeyError) as exc:
             raise ServiceError("The LMS token endpoint answered without an access token", resp.status_code,
                                resp.text) from exc
-        expires_in = int(data.get("expires_in") or 3600)
-        storage.cache().set(key, token, timeout=max(30, expires_in - 60))
+        try:
+            expires_in = int(data.get("expires_in") or 3600)
+        except (TypeError, ValueError):
+            expires_in = 3600
+        # Kept until shortly before the LMS lets it lapse (a fifth of its life, at most a minute, early),
+        # so a short-lived token is never used after it expired.
+        storage.cache().set(key, token, timeout=max(1, expires_in - min(60, expires_in // 5)))
         return token
 
     def forget(self, scopes) -> None:
@@ -156,7 +163,7 @@ class LtiServices:
 
     def __init__(self, session: Session, platform: Platform):
         self.platform = platform
-        self.connector = _TokenConnector(build_registration(session, platform), platform.id)
+        self.connector = _TokenConnector(_registration(platform), platform.id)
         self.http = _session(idempotent=True)
         self.http_once = _session(idempotent=False)
         self.requests_made = 0
@@ -177,7 +184,7 @@ class LtiServices:
                 self.requests_made += 1
                 resp = http.request(method, url, data=data, headers=headers, timeout=timeout)
             except requests.RequestException as exc:
-                raise ServiceError(f"The LMS could not be reached: {type(exc).__name__}") from exc
+                raise ServiceError(_unreachable("The LMS", exc, timeout)) from exc
             if resp.status_code == 401 and attempt == 1:
                 self.connector.forget(scopes)   # expired or revoked token: get a new one once
                 continue
@@ -252,6 +259,27 @@ class LtiServices:
     def results(self, lineitem_url: str, user_id: str | None = None) -> list[dict]:
         url = _with_query(_append_path(lineitem_url, "/results"), {"user_id": user_id} if user_id else {})
         return self._all(url, [SCOPE_RESULT_READ], RESULTS_TYPE, None)
+
+
+def _registration(platform: Platform):
+    """The registration with the tool's signing key, read (or created, on a tool that never launched) and
+    committed in a session of its own: the LMS checks our client assertion against the published JWKS,
+    so a key left uncommitted in the caller's transaction could never be verified."""
+    key_session = db.new_session()
+    try:
+        registration = build_registration(key_session, platform)
+        key_session.commit()
+        return registration
+    finally:
+        key_session.close()
+
+
+def _unreachable(who: str, exc: requests.RequestException, timeout: float) -> str:
+    """Say whether the LMS was slow (a timeout, possibly after retries) or could not be reached at all."""
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    if isinstance(exc, requests.Timeout) or isinstance(reason, (ReadTimeoutError, ConnectTimeoutError)):
+        return f"{who} did not answer within {timeout:g} seconds (timeout)"
+    return f"{who} could not be reached ({type(reason or exc).__name__})"
 
 
 def _retry_after(resp: requests.Response) -> float | None:
