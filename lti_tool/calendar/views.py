@@ -214,10 +214,8 @@ def edit_meeting(membership, meeting_id: int):
     if not services.can_manage_meeting(db.session, meeting, membership):
         raise Forbidden("Only this cohort's facilitators and the program's leads can change its sessions.")
     form = MeetingForm(obj=meeting, data=_local_fields(meeting) if request.method == "GET" else None)
-    form.cohort_id.choices = [(meeting.cohort_id or 0, meeting.cohort.name if meeting.cohort else
-                               "The whole program (every cohort)")]
+    del form.cohort_id   # a session stays with its cohort; the page names it
     if request.method == "GET":
-        form.cohort_id.data = meeting.cohort_id or 0
         form.kind.data = meeting.kind.value
     if form.validate_on_submit():
         scope = form.scope.data if meeting.series_id else Scope.one
