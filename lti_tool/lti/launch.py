@@ -175,6 +175,9 @@ class HardenedLaunch(FlaskMessageLaunch):
         roles = body.get(CLAIM + "roles")
         if roles is not None and not (isinstance(roles, list) and all(isinstance(r, str) for r in roles)):
             raise LtiException("The roles claim must be a list of strings")
+        target_link_uri = body.get(CLAIM + "target_link_uri")
+        if target_link_uri and not (isinstance(target_link_uri, str) and _own_url(target_link_uri)):
+            raise LtiException("The target_link_uri claim does not point at this tool")
         return super().validate_message()
 
     # -- the state's platform, then the nonce, consumed only once everything else has passed
@@ -217,6 +220,11 @@ def _refuse(message: str, reason: Exception | None = None, status: int = 401):
 
 def _param(name: str) -> str:
     value = request.values.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _text_claim(body: dict, name: str) -> str:
+    value = body.get(name)
     return value if isinstance(value, str) else ""
 
 
@@ -279,10 +287,11 @@ def launch():
         # No cookie came back: ask the LMS frame for the state we stored at login, then post again.
         platform_origin = ""
         try:
+            # Unverified, only to know which LMS frame to ask: claims of any JSON type may arrive here.
             unverified = jwt.decode(_param("id_token"), options={"verify_signature": False})
-            platform = find_platform(db.session, unverified.get("iss", ""), None) or \
-                find_platform(db.session, unverified.get("iss", ""), unverified.get("azp") or
-                              (unverified.get("aud") if isinstance(unverified.get("aud"), str) else None))
+            iss, azp, aud = (_text_claim(unverified, name) for name in ("iss", "azp", "aud"))
+            platform = (find_platform(db.session, iss, None) or find_platform(db.session, iss, azp or aud or None)
+                        if iss else None)
             platform_origin = platform.origin if platform else ""
         except jwt.InvalidTokenError:
             pass
@@ -307,10 +316,6 @@ def launch():
         _refuse("The launch message could not be read.", exc)
     platform = tool_conf.platform
     assert platform is not None
-    target_link_uri = body.get(CLAIM + "target_link_uri") or ""
-    if target_link_uri and not _own_url(target_link_uri):
-        db.session.rollback()
-        _refuse("The target_link_uri claim does not point at this tool.")
     result = identity.record_launch(db.session, platform, body)
     db.session.commit()
     login_user(result.user)

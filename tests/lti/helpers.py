@@ -177,3 +177,22 @@ def forge(app, live_server, sandbox) -> Forger:
     # Every test logs in a few times from 127.0.0.1: start each under the login rate limit.
     limiter.reset()
     return Forger(app, live_server, sandbox)
+
+
+@pytest.fixture
+def throwaway_app(monkeypatch, tmp_path):
+    """Builds extra apps (a route that fails, an empty database) without disturbing the session's app:
+    create_app re-initialises process-wide objects (the rate limiter, the job queue's app)."""
+    from lti_tool import create_app, jobs
+
+    snapshot = dict(limiter.__dict__)
+    monkeypatch.setattr(jobs, "_app", jobs._app)
+
+    def make(**overrides):
+        config = dict(STATE_CACHE_DIR=str(tmp_path / "state"), REDIS_URL="", SERVER_NAME=None)
+        config.update(overrides)
+        return create_app("testing", **config)
+
+    yield make
+    limiter.__dict__.clear()
+    limiter.__dict__.update(snapshot)

@@ -121,6 +121,8 @@ MALFORMED = {
     "exp_is_a_string": _set("exp", "tomorrow"),
     "message_type_is_a_list": _set("message_type", ["LtiResourceLinkRequest"]),
     "version_is_a_number": _set("version", 1.3),
+    "target_link_uri_is_a_dict": _set("target_link_uri", {"url": "x"}),
+    "target_link_uri_is_a_list": _set("target_link_uri", ["http://127.0.0.1/"]),
 }
 
 
