@@ -9,10 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, g, render_template, request, url_for
 from flask_login import current_user, login_required
 from pylti1p3.deep_link import DeepLink
 from pylti1p3.deep_link_resource import DeepLinkResource
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from lti_tool.db import db
 from lti_tool.lti import storage
@@ -91,8 +93,13 @@ def refused():
 @login_required
 def picker(token: str):
     data = _load(token)
-    course = db.session.get(Course, data["course_id"])
-    membership = db.session.query(Membership).filter_by(user_id=current_user.id, course_id=course.id).one()
+    membership = db.session.scalar(
+        select(Membership).options(joinedload(Membership.course), joinedload(Membership.user))
+        .where(Membership.user_id == current_user.id, Membership.course_id == data["course_id"]))
+    if membership is None or not membership.active or membership.role is not CourseRole.facilitator:
+        abort(403, "Adding this tool's content to a course is for the course's instructors.")
+    course = membership.course
+    g.membership = membership       # the page header shows who, in which course, with which role
     items = [item for entry in _targets.values() for item in entry.list_items(course, membership)]
     settings = data["settings"]
     multiple = settings.get("accept_multiple") in (True, "true")
