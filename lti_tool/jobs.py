@@ -101,6 +101,21 @@ def task(**kwargs) -> Callable:
     return decorator
 
 
+def periodic(schedule) -> Callable:
+    """A periodic Huey task (run by the consumer's scheduler) inside the app's context."""
+
+    def decorator(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def run_in_app(*args, **kw):
+            app = _app if _app is not None else current_app._get_current_object()
+            with app.app_context():
+                return fn(*args, **kw)
+
+        return huey.periodic_task(schedule)(run_in_app)
+
+    return decorator
+
+
 def start_job(session, kind: str, course_id: int | None, started_by_id: int | None, total: int | None = None) -> Job:
     job = Job(kind=kind, course_id=course_id, started_by_id=started_by_id, total=total)
     session.add(job)

@@ -664,6 +664,9 @@ def record_score(session: Session, course: SandboxCourse, item: SandboxLineItem,
                                                         SandboxResult.user_sub == user_sub))
     if result is not None and timestamp < result.timestamp:
         raise SandboxError("Provided timestamp of " + body["timestamp"] + " before last updated time", 400)
+    if result is not None and timestamp == result.timestamp:
+        # The same score sent again (a retry after a timeout): absorbed, as it changes nothing.
+        return result
     session.add(SandboxScore(line_item_id=item.id, user_sub=user_sub, body=body, timestamp=timestamp))
     if result is None:
         result = SandboxResult(line_item_id=item.id, user_sub=user_sub, timestamp=timestamp)

@@ -1,0 +1,1 @@
+"""Grade passback: graded components as AGS line items, and a durable score outbox delivered by workers."""
