@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import threading
 
@@ -9,6 +10,8 @@ from flask import Flask, current_app, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 
 log = logging.getLogger(__name__)
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 class IframeSessionInterface(SecureCookieSessionInterface):
@@ -52,7 +55,10 @@ def install_request_hooks(app: Flask) -> None:
 
     @app.before_request
     def _request_id():
-        g.request_id = request.headers.get("X-Request-Id", "")[:64] or secrets.token_hex(8)
+        # A proxy's id is kept so log lines can be matched up; anything odd is replaced, since it is
+        # echoed in a header, on pages and in the logs.
+        given = request.headers.get("X-Request-Id", "")
+        g.request_id = given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8)
 
     @app.before_request
     def _require_migrated_database():
