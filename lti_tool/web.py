@@ -43,9 +43,14 @@ def cookie_attributes() -> dict:
 
 def _frame_ancestors() -> str:
     # Cached per process for a minute: registrations change rarely and this runs on every response.
+    from sqlalchemy.exc import SQLAlchemyError
+
     from lti_tool.lti.registry import platform_origins
 
-    origins = platform_origins()
+    try:
+        origins = platform_origins()
+    except SQLAlchemyError:  # an unmigrated database still gets its explanatory page
+        origins = []
     return " ".join(["'self'", *origins])
 
 
