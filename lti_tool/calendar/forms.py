@@ -38,8 +38,8 @@ class MeetingForm(_SessionFields):
 
 class SeriesForm(_SessionFields):
     frequency = SelectField("Repeats", choices=[
-        (Frequency.monthly_nth, "Monthly, on the nth weekday (e.g. the second Thursday)"),
-        (Frequency.monthly_date, "Monthly, on a date (e.g. the 15th)"),
+        (Frequency.monthly_nth, "Monthly on a weekday (the second Thursday…)"),
+        (Frequency.monthly_date, "Monthly on a date (the 15th…)"),
         (Frequency.weekly, "Weekly"),
     ])
     nth = SelectField("Which week of the month", coerce=int,

@@ -110,15 +110,21 @@ def _range(start: dt.datetime, end: dt.datetime, with_day: bool) -> str:
     return f"{prefix}{_clock(start)} {_meridiem(start)}–{_clock(end)} {_meridiem(end)} {end:%Z}"
 
 
-def describe_time(starts_at: dt.datetime, ends_at: dt.datetime, program_tz: ZoneInfo, viewer_tz: ZoneInfo) -> str:
-    """"Thu 10 Oct, 3:00–4:30 pm EDT (12:00–1:30 pm PDT your time)": the program's time with its zone named,
-    and the viewer's beside it when their clock differs."""
+def describe_time_parts(starts_at: dt.datetime, ends_at: dt.datetime, program_tz: ZoneInfo,
+                        viewer_tz: ZoneInfo) -> tuple[str, str | None]:
+    """The program's time with its zone named, and the viewer's ("12:00–1:30 pm PDT your time") when their
+    clock differs, else None."""
     ps, pe = starts_at.astimezone(program_tz), ends_at.astimezone(program_tz)
-    text = _range(ps, pe, True)
     vs, ve = starts_at.astimezone(viewer_tz), ends_at.astimezone(viewer_tz)
-    if (vs.utcoffset(), vs.tzname()) != (ps.utcoffset(), ps.tzname()):
-        text += f" ({_range(vs, ve, vs.date() != ps.date())} your time)"
-    return text
+    if (vs.utcoffset(), vs.tzname()) == (ps.utcoffset(), ps.tzname()):
+        return _range(ps, pe, True), None
+    return _range(ps, pe, True), f"{_range(vs, ve, vs.date() != ps.date())} your time"
+
+
+def describe_time(starts_at: dt.datetime, ends_at: dt.datetime, program_tz: ZoneInfo, viewer_tz: ZoneInfo) -> str:
+    """"Thu 10 Oct, 3:00–4:30 pm EDT (12:00–1:30 pm PDT your time)"."""
+    program_text, viewer_text = describe_time_parts(starts_at, ends_at, program_tz, viewer_tz)
+    return program_text + (f" ({viewer_text})" if viewer_text else "")
 
 
 # ---- who sees and manages what ----------------------------------------------------------------------------
@@ -522,6 +528,11 @@ def feed_token(session: Session, membership: Membership, create: bool = False) -
         session.add(token)
         session.flush()
     return token
+
+
+def has_revoked_token(session: Session, membership: Membership) -> bool:
+    return session.scalar(select(CalendarToken.id).where(CalendarToken.membership_id == membership.id,
+                                                         CalendarToken.revoked_at.is_not(None)).limit(1)) is not None
 
 
 def revoke_feed_token(session: Session, membership: Membership) -> int:

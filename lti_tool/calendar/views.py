@@ -1,10 +1,10 @@
 """Calendar pages of a course (/c/<course_id>/calendar/...) and the public, token-guarded iCal feed."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from lti_tool.auth import require_course_role
@@ -41,7 +41,14 @@ def _zones(program: Program, membership: Membership):
 
 
 def _when(program_tz, viewer_tz):
-    return lambda m: services.describe_time(m.starts_at, m.ends_at, program_tz, viewer_tz)
+    """A session's time for templates: each zone's part wraps as a whole on narrow screens."""
+    def when(m: Meeting) -> Markup:
+        program_text, viewer_text = services.describe_time_parts(m.starts_at, m.ends_at, program_tz, viewer_tz)
+        html = Markup('<span class="cal-t">{}</span>').format(program_text)
+        if viewer_text:
+            html += Markup(' <span class="cal-t">({})</span>').format(viewer_text)
+        return html
+    return when
 
 
 def _cohort_choices(program: Program, membership: Membership) -> list[tuple[int, str]]:
@@ -328,10 +335,12 @@ def timezone(membership):
 @require_course_role()
 def subscribe(membership):
     program = _program(membership)
-    token = services.feed_token(db.session, membership, create=True)
-    db.session.commit()
-    feed_url = url_for("calendar_feed.feed", token=token.token, _external=True)
-    webcal_url = re.sub(r"^https?://", "webcal://", feed_url)
+    token = services.feed_token(db.session, membership)
+    if token is None and not services.has_revoked_token(db.session, membership):
+        token = services.feed_token(db.session, membership, create=True)   # the first visit makes one
+        db.session.commit()
+    feed_url = url_for("calendar_feed.feed", token=token.token, _external=True) if token else None
+    webcal_url = re.sub(r"^https?://", "webcal://", feed_url) if feed_url else None
     return render_template("calendar/subscribe.html", membership=membership, program=program, feed_url=feed_url,
                            webcal_url=webcal_url, form=ConfirmForm())
 

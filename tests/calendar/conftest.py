@@ -45,8 +45,9 @@ class World:
 def make_world(session, timezone: str = "America/New_York", context: str = "course-a") -> World:
     platform = session.query(Platform).filter_by(issuer="https://lms.example.edu").one_or_none()
     if platform is None:
-        platform = Platform(issuer="https://lms.example.edu", client_id="c1", auth_login_url="https://lms.example.edu/a",
-                            auth_token_url="https://lms.example.edu/t", key_set_url="https://lms.example.edu/k")
+        platform = Platform(issuer="https://lms.example.edu", client_id="c1",
+                            auth_login_url="https://lms.example.edu/a", auth_token_url="https://lms.example.edu/t",
+                            key_set_url="https://lms.example.edu/k")
         session.add(platform)
     course = Course(platform=platform, context_id=f"{context}-{next(_seq)}", title=context)
     program = Program(course=course, title=f"CoP {context}", timezone=timezone, settings={})

@@ -18,7 +18,6 @@ from lti_tool.programs.models import MilestoneKind
 from tests.calendar.conftest import make_world
 
 NY = ZoneInfo("America/New_York")
-D = SessionDetails
 
 
 def details(title="Monthly call", kind=MeetingKind.virtual, **kw) -> SessionDetails:

@@ -14,9 +14,8 @@ from sqlalchemy import event, func, select
 from lti_tool.calendar import services as cs
 from lti_tool.calendar.models import CalendarToken, Meeting, MeetingKind
 from lti_tool.db import db
-from lti_tool.lti.models import Course, Membership, User
+from lti_tool.lti.models import Membership, User
 from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
-from lti_tool.programs.services import program_for_course
 
 NY = ZoneInfo("America/New_York")
 
@@ -131,7 +130,8 @@ def test_an_unknown_time_zone_is_refused_and_a_known_one_shows_times_in_both_zon
     assert bad.status_code == 400 and "is not a time zone we know" in bad.text
     ok = setup.pat.submit(setup.pat.get(setup.base + "/timezone"), timezone="America/Los_Angeles")
     assert ok.status_code == 200
-    assert "Thu 10 Oct, 3:00–4:30 pm EDT (12:00–1:30 pm PDT your time)" in ok.text
+    assert ('<span class="cal-t">Thu 10 Oct, 3:00–4:30 pm EDT</span> '
+            '<span class="cal-t">(12:00–1:30 pm PDT your time)</span>') in ok.text
 
 
 def test_participants_cannot_manage_sessions(setup, app):
@@ -252,6 +252,8 @@ def test_the_private_feed_works_without_login_and_a_revoked_token_gives_404(setu
     assert requests.get(new_url, timeout=30).status_code == 200
     setup.pat.submit(regenerated, index=1)                            # "Turn the address off"
     assert requests.get(new_url, timeout=30).status_code == 404
+    off = setup.pat.get(setup.base + "/subscribe")                    # no new address until asked for
+    assert "your calendar address is turned off" in off.text and 'id="feed-url"' not in off.text
     with app.app_context():
         assert db.session.scalar(select(func.count(CalendarToken.id)).where(CalendarToken.revoked_at.is_(None))) == 0
 
@@ -288,3 +290,13 @@ def test_the_calendar_is_offered_in_the_deep_linking_picker(lti):
     browser = lti()
     picker = browser.launch("demo-facilitator-1", kind="deeplink", flavour="moodle")
     assert 'value="calendar"' in picker.text
+
+
+def test_a_lead_deletes_a_milestone_from_the_timeline(setup, app):
+    setup.lead.submit(setup.lead.get(setup.base + "/milestones/new"), kind="orientation",
+                      title="Facilitator Virtual Orientation #1", on_date="2030-08-16", note="")
+    timeline = setup.lead.get(setup.base + "/timeline")
+    assert "Add a milestone" in timeline.text and "Facilitator Virtual Orientation #1" in timeline.text
+    done = setup.lead.submit(timeline, index=0)                       # the milestone's Delete button
+    assert done.status_code == 200 and "was deleted" in done.text
+    assert "Nothing on the timeline yet" in done.text
