@@ -1,8 +1,8 @@
-"""LTI registrations, identities, programs, calendar, jobs
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 20:07:05.569586
+Create Date: 2026-11-23 20:23:35.276477
 """
 from alembic import op
 import sqlalchemy as sa
@@ -70,6 +70,7 @@ def upgrade() -> None:
     sa.Column('email', sa.String(length=255), nullable=False),
     sa.Column('picture', sa.String(length=1024), nullable=False),
     sa.Column('last_launch_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('timezone', sa.String(length=64), server_default='', nullable=False),
     sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
     sa.ForeignKeyConstraint(['platform_id'], ['platform.id'], name=op.f('fk_lti_user_platform_id_platform'), ondelete='CASCADE'),
@@ -213,6 +214,32 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('cohort', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cohort_program_id'), ['program_id'], unique=False)
+
+    op.create_table('graded_component',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('course_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=120), nullable=False),
+    sa.Column('kind', sa.Enum('attendance', 'discussion', 'module', 'final_product', name='componentkind', native_enum=False, length=24), nullable=False),
+    sa.Column('label', sa.String(length=255), nullable=False),
+    sa.Column('score_maximum', sa.Float(), nullable=False),
+    sa.Column('tag', sa.String(length=120), nullable=False),
+    sa.Column('resource_link_id', sa.Integer(), nullable=True),
+    sa.Column('lineitem_url', sa.String(length=1024), nullable=True),
+    sa.Column('lineitem_claimed_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('synced_label', sa.String(length=255), nullable=True),
+    sa.Column('synced_maximum', sa.Float(), nullable=True),
+    sa.Column('sync_error', sa.Text(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.CheckConstraint('score_maximum > 0', name=op.f('ck_graded_component_max_positive')),
+    sa.ForeignKeyConstraint(['course_id'], ['course.id'], name=op.f('fk_graded_component_course_id_course'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['resource_link_id'], ['resource_link.id'], name=op.f('fk_graded_component_resource_link_id_resource_link'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_graded_component')),
+    sa.UniqueConstraint('course_id', 'key', name=op.f('uq_graded_component_course_id_key'))
+    )
+    with op.batch_alter_table('graded_component', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_graded_component_course_id'), ['course_id'], unique=False)
 
     op.create_table('meeting_series',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -366,6 +393,35 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_proposal_program_id'), ['program_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_proposal_proposer_id'), ['proposer_id'], unique=False)
 
+    op.create_table('score_delivery',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('component_id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=False),
+    sa.Column('score_given', sa.Float(), nullable=True),
+    sa.Column('score_maximum', sa.Float(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('activity_progress', sa.String(length=24), nullable=False),
+    sa.Column('grading_progress', sa.String(length=24), nullable=False),
+    sa.Column('scored_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'sending', 'sent', 'failed', 'superseded', name='deliverystatus', native_enum=False, length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claim', sa.String(length=40), nullable=True),
+    sa.Column('sent_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=False),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['component_id'], ['graded_component.id'], name=op.f('fk_score_delivery_component_id_graded_component'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_score_delivery_membership_id_membership'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_score_delivery'))
+    )
+    with op.batch_alter_table('score_delivery', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_score_delivery_claim'), ['claim'], unique=False)
+        batch_op.create_index('ix_score_delivery_component_member', ['component_id', 'membership_id'], unique=False)
+        batch_op.create_index('ix_score_delivery_due', ['status', 'next_attempt_at'], unique=False)
+
     op.create_table('small_group',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=False),
@@ -406,6 +462,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_small_group_cohort_id'))
 
     op.drop_table('small_group')
+    with op.batch_alter_table('score_delivery', schema=None) as batch_op:
+        batch_op.drop_index('ix_score_delivery_due')
+        batch_op.drop_index('ix_score_delivery_component_member')
+        batch_op.drop_index(batch_op.f('ix_score_delivery_claim'))
+
+    op.drop_table('score_delivery')
     with op.batch_alter_table('proposal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_proposal_proposer_id'))
         batch_op.drop_index(batch_op.f('ix_proposal_program_id'))
@@ -444,6 +506,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_meeting_series_program_id'))
 
     op.drop_table('meeting_series')
+    with op.batch_alter_table('graded_component', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_graded_component_course_id'))
+
+    op.drop_table('graded_component')
     with op.batch_alter_table('cohort', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cohort_program_id'))
 
