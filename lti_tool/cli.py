@@ -202,7 +202,13 @@ def register_sandbox(session, base_url: str, tool_base_url: str | None = None):
 def sandbox_setup(base_url):
     """Create the sandbox LMS and its demo course, and register it in the tool."""
     info = register_sandbox(db.session, base_url)
+    from lti_tool.demo import create_demo_program
+    from lti_tool.lti.registry import find_platform
+
+    program = create_demo_program(db.session, find_platform(db.session, info.issuer, info.client_id))
     db.session.commit()
+    if program is not None:
+        click.echo(f"Demo program created: {program.title} {program.year_label}.")
     click.echo(f"Sandbox LMS ready: issuer {info.issuer}, client_id {info.client_id}, "
                f"deployment {info.deployment_id}.")
     click.echo(f"Open {base_url.rstrip('/')}/sandbox/ to launch the tool.")
