@@ -27,7 +27,7 @@ from lti_tool.db import db
 from lti_tool.errors import LaunchRefused
 from lti_tool.extensions import csrf, limiter
 from lti_tool.lti import identity, keys, storage
-from lti_tool.lti.registry import DatabaseToolConf, find_platform
+from lti_tool.lti.registry import DatabaseToolConf, find_deployment, find_platform
 from lti_tool.web import cookie_attributes
 
 log = logging.getLogger("lti_tool.launch")
@@ -223,6 +223,14 @@ def _param(name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _deployment_may_launch(platform, deployment_id: str) -> bool:
+    """Known, or learnt at its first launch (Canvas dynamic registration, as DatabaseToolConf allows)."""
+    if find_deployment(db.session, platform, deployment_id) is not None:
+        return True
+    return (platform.registered_by == "dynamic" and platform.product_family == "canvas"
+            and current_app.config["LTI_AUTO_REGISTER_DEPLOYMENTS"])
+
+
 def _text_claim(body: dict, name: str) -> str:
     value = body.get(name)
     return value if isinstance(value, str) else ""
@@ -249,6 +257,10 @@ def login():
                 "Ask your LMS administrator to install it (see the tool's help page).", status=400)
     if target and not _own_url(target):
         _refuse("The target_link_uri does not point at this tool.", status=400)
+    deployment_id = _param("lti_deployment_id")
+    if deployment_id and not _deployment_may_launch(platform, deployment_id):
+        _refuse("This deployment of the tool is not registered here. Ask your LMS administrator to register "
+                "the deployment id (see the tool's help page).", status=400)
     storage_target = _param("lti_storage_target")
     use_cookies = not storage_target
     try:
@@ -322,6 +334,9 @@ def launch():
     log.info("launch ok platform=%s deployment=%s course=%s user=%s role=%s type=%s",
              platform.id, result.deployment_id, result.course.id if result.course else "-",
              result.user.id, result.membership.role.value if result.membership else "-", result.message_type)
+    from lti_tool.lti.roster_views import sync_at_launch  # a stale roster is re-read in the background
+
+    sync_at_launch(db.session, result.membership)
     if result.message_type == "LtiDeepLinkingRequest":
         from lti_tool.lti import deep_linking
 

@@ -471,3 +471,17 @@ def test_platform_jwks_that_times_out_gives_a_clear_refusal(forge, app, monkeypa
         _SlowJwks.release.set()
         server.shutdown()
         _SlowJwks.release.clear()
+
+
+def test_login_with_an_unknown_deployment_is_refused(forge):
+    browser = forge.browser()
+    response = browser.http.post(browser.url("/lti/login"), data={
+        "iss": forge.info.issuer, "login_hint": "demo-facilitator-1", "client_id": forge.info.client_id,
+        "lti_deployment_id": "no-such-deployment", "target_link_uri": browser.url("/lti/launch")},
+        allow_redirects=False, timeout=30)
+    assert_refused(response, "deployment", status=400)
+
+
+def test_login_with_a_known_deployment_goes_to_the_platform(forge):
+    login = forge.login(forge.browser(), lti_deployment_id=forge.info.deployment_id)
+    assert login.state and login.nonce
