@@ -1,0 +1,146 @@
+"""Sign-up in a real Chromium, launched from the sandbox LMS: a participant takes a seat in an open cohort, the
+next one finds it full and joins the waiting list with their position shown, an applicant is refused for a
+missing answer and then applies, and a facilitator reviews the application. Each page: no serious/critical
+axe violations, nothing wider than a 360 px phone, and screenshots at 360 and 1280 px to look at."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from lti_tool.db import db
+from lti_tool.lti.models import Membership, User
+from lti_tool.programs import services
+from lti_tool.programs.models import Program
+from tests.browser.conftest import VIEWPORT
+from tests.browser.helpers import check_axe, horizontal_overflow, screenshots
+
+
+def launch(page, base_url: str, user: str) -> int:
+    page.goto(f"{base_url}/sandbox/launch?user={user}&course=demo-course&kind=resource&flavour=canvas")
+    page.wait_for_url(re.compile(r"/c/\d+/"))
+    return int(re.search(r"/c/(\d+)/", page.url).group(1))
+
+
+def look(page, name: str) -> None:
+    check_axe(page, name)
+    assert horizontal_overflow(page) == 0
+    page.set_viewport_size({"width": 360, "height": 800})
+    try:
+        check_axe(page, name + " at 360 px")
+        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 360 px"
+    finally:
+        page.set_viewport_size(VIEWPORT)
+    screenshots(page, name)
+    # A refused form answers 400 on purpose; Chromium logs that status, which is not a page error.
+    assert [e for e in page.console_errors if "status of 400" not in e] == []
+
+
+@pytest.fixture
+def person(browser):
+    """Another person in their own browser context (their own cookies)."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport=VIEWPORT)
+        contexts.append(context)
+        page = context.new_page()
+        page.console_errors = []
+        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+        return page
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+def test_sign_up_waiting_list_application_and_review(page, person, live_server, sandbox, app):
+    base = live_server.url
+    course_id = launch(page, base, "demo-facilitator-1")        # creates the program
+    facilitator = person()
+    launch(facilitator, base, "demo-facilitator-2")
+    participants = [person() for _ in range(3)]
+    for n, p in enumerate(participants, 1):
+        launch(p, base, f"demo-participant-{n}")
+
+    with app.app_context():
+        s = db.session
+
+        def member(sub):
+            return s.scalar(select(Membership).join(User).where(User.sub == sub, Membership.course_id == course_id))
+        lead, fac = member("demo-facilitator-1"), member("demo-facilitator-2")
+        program = s.scalar(select(Program).where(Program.course_id == course_id))
+        services.update_program(s, lead, program, title="Communities of Practice 2026–27", year_label="2026–27",
+                                description="Cohorts of school leaders who meet monthly and learn from each other.",
+                                timezone="America/New_York", leads=[lead.id])
+        principals = services.create_cohort(
+            s, lead, program, name="New principals", kind="role_alike", capacity=1, facilitator_ids=[lead.id],
+            description="First- and second-year principals sharing what works in their buildings.")
+        equity = services.create_cohort(
+            s, lead, program, name="Anti-racist curriculum", kind="topic", capacity=12,
+            signup_mode="application", facilitator_ids=[fac.id],
+            description="A year-long book study and curriculum audit, by application.")
+        services.set_questions(s, lead, equity, [("Why do you want to join this cohort?", True),
+                                                 ("What would you like to bring to the group?", False)])
+        s.commit()
+        principals_id, equity_id = principals.id, equity.id
+
+    # 1. Open sign-up: the first participant takes the only seat.
+    first, second, applicant = participants
+    first.goto(f"{base}/c/{course_id}/cohorts/{principals_id}")
+    first.get_by_role("button", name="Sign up").click()
+    first.wait_for_load_state("load")
+    assert "You have a seat in New principals" in first.locator(".app-flashes").inner_text()
+    assert "You are a member" in first.locator(".app-your-place").inner_text()
+    look(first, "signup-open-member")
+
+    # 2. The cohort is full: the next one joins the waiting list and sees their position.
+    second.goto(f"{base}/c/{course_id}/cohorts/{principals_id}")
+    assert "1 of 1 seats taken · full" in second.locator(".app-fill").inner_text()
+    second.get_by_role("button", name="Join the waiting list").click()
+    second.wait_for_load_state("load")
+    assert "You are 1st on the waiting list" in second.locator(".app-your-place").inner_text()
+    look(second, "signup-full-waitlisted")
+    second.goto(f"{base}/c/{course_id}/")
+    assert "You are 1st on the waiting list" in second.locator(".app-cohort-list").inner_text()
+    look(second, "signup-program-home")
+
+    # 3. Application: a missing required answer is refused on the form, then the application goes through.
+    applicant.goto(f"{base}/c/{course_id}/cohorts/{equity_id}")
+    applicant.get_by_role("link", name="Apply").click()
+    applicant.get_by_role("button", name="Send application").click()
+    applicant.wait_for_load_state("load")
+    assert "This question is required" in applicant.locator("form").inner_text()
+    look(applicant, "signup-apply-missing-answer")
+    applicant.get_by_label("Why do you want to join this cohort?").fill(
+        "Our school is rewriting its ELA units and I want peers to push my thinking.")
+    applicant.get_by_role("button", name="Send application").click()
+    applicant.wait_for_load_state("load")
+    assert "Under review" in applicant.locator("main").inner_text()
+
+    # 4. The cohort's facilitator (a TA in the LMS) reviews it.
+    facilitator.goto(f"{base}/c/{course_id}/cohorts/{equity_id}/applications")
+    assert "Aisha Rahman" not in facilitator.locator("main").inner_text()   # participant 1 did not apply
+    look(facilitator, "signup-applications-list")
+    facilitator.get_by_role("link", name=re.compile("^Review the application")).first.click()
+    facilitator.wait_for_load_state("load")
+    assert "push my thinking" in facilitator.locator(".app-answers").inner_text()
+    facilitator.get_by_label("Accept (gives a seat)").check()
+    facilitator.get_by_label("Note to the applicant").fill("Welcome! Our kick-off is on October 12.")
+    look(facilitator, "signup-application-review")
+    facilitator.get_by_role("button", name="Save decision").click()
+    facilitator.wait_for_load_state("load")
+    assert "Decision saved" in facilitator.locator(".app-flashes").inner_text()
+
+    # 5. The applicant sees the decision and the note.
+    applicant.reload()
+    main = applicant.locator("main").inner_text()
+    assert "Accepted" in main and "Welcome! Our kick-off is on October 12." in main
+    look(applicant, "signup-application-decided")
+
+    # 6. The lead's view of the full cohort: members, waiting list, add or invite.
+    page.goto(f"{base}/c/{course_id}/cohorts/{principals_id}")
+    waiting = page.locator("ol.app-people").inner_text()
+    assert len(page.locator("ol.app-people li").all()) == 1 and waiting.strip()
+    look(page, "signup-cohort-manager")
