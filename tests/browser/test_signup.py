@@ -144,3 +144,45 @@ def test_sign_up_waiting_list_application_and_review(page, person, live_server, 
     waiting = page.locator("ol.app-people").inner_text()
     assert len(page.locator("ol.app-people li").all()) == 1 and waiting.strip()
     look(page, "signup-cohort-manager")
+
+
+def test_lead_pages_for_setting_up_the_program_are_accessible_and_fit_a_phone(page, person, live_server, sandbox,
+                                                                              app):
+    base = live_server.url
+    course_id = launch(page, base, "demo-facilitator-1")
+    participants = [person() for _ in range(5)]
+    for n, p in enumerate(participants, 1):
+        launch(p, base, f"demo-participant-{n}")
+    with app.app_context():
+        s = db.session
+        lead = s.scalar(select(Membership).join(User).where(User.sub == "demo-facilitator-1",
+                                                            Membership.course_id == course_id))
+        program = s.scalar(select(Program).where(Program.course_id == course_id))
+        cohort = services.create_cohort(s, lead, program, name="Assistant principals", capacity=20,
+                                        signup_mode="invitation", facilitator_ids=[lead.id])
+        for m in s.scalars(select(Membership).join(User).where(
+                Membership.course_id == course_id, User.sub.in_([f"demo-participant-{n}" for n in range(1, 6)]))):
+            services.add_member(s, lead, cohort, m.id)
+        s.commit()
+        cohort_id = cohort.id
+
+    page.goto(f"{base}/c/{course_id}/program")
+    page.get_by_label("Time zone").fill("Mars/Olympus")
+    page.get_by_role("button", name="Save program").click()
+    page.wait_for_load_state("load")
+    assert "is not a time zone we know" in page.locator("form").inner_text()
+    look(page, "signup-program-form-error")
+
+    page.goto(f"{base}/c/{course_id}/cohorts/new")
+    page.get_by_label("Cohort name").fill("Assistant principals")
+    page.get_by_role("button", name="Create cohort").click()
+    page.wait_for_load_state("load")
+    assert "There is already a cohort called" in page.locator("form").inner_text()
+    look(page, "signup-cohort-form-error")
+
+    page.goto(f"{base}/c/{course_id}/cohorts/{cohort_id}/groups")
+    page.get_by_label("People per group").fill("2")
+    page.get_by_role("button", name="Make groups").click()
+    page.wait_for_load_state("load")
+    assert "groups were made" in page.locator(".app-flashes").inner_text()
+    look(page, "signup-small-groups")
