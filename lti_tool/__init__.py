@@ -108,8 +108,10 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.grades import models as _grades_models, services as _grades_services  # noqa: F401
     from lti_tool.programs import views as programs_views
     from lti_tool.calendar import views as calendar_views
+    from lti_tool.grades import views as grades_views
 
-    for blueprint in (launch.bp, deep_linking.bp, registration.bp, programs_views.bp, *calendar_views.blueprints):
+    for blueprint in (launch.bp, deep_linking.bp, registration.bp, programs_views.bp, *calendar_views.blueprints,
+                      grades_views.bp, jobs.bp):
         app.register_blueprint(blueprint)
     if app.config.get("SANDBOX_ENABLED"):
         from lti_tool import sandbox

@@ -150,3 +150,47 @@ def report(job_id: int, *, done: int | None = None, total: int | None = None, me
         session.commit()
     finally:
         session.close()
+
+
+# -- the job progress view every feature can use ------------------------------------------------------------
+# /c/<course_id>/jobs/<job_id>: a page (or, for htmx, the fragment it polls every second) with a <progress>
+# bar and the job's message; JSON for Accept: application/json. Jobs of another course are 404.
+
+from flask import Blueprint, abort, jsonify, render_template, request  # noqa: E402
+
+from lti_tool.auth import require_course_role  # noqa: E402
+from lti_tool.lti.models import CourseRole  # noqa: E402
+
+bp = Blueprint("jobs", __name__, url_prefix="/c/<int:course_id>/jobs")
+
+
+def _safe_next(value: str | None) -> str | None:
+    """Only a path on this site (no scheme, no host) is followed back."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return None
+    return value
+
+
+def job_json(job: Job) -> dict[str, Any]:
+    return {"id": job.id, "kind": job.kind, "status": job.status.value, "done": job.done_count, "total": job.total,
+            "percent": job.percent, "finished": job.finished, "message": job.message, "error": job.error,
+            "result": job.result,
+            "started_at": job.started_at.isoformat() if job.started_at else None,
+            "finished_at": job.finished_at.isoformat() if job.finished_at else None}
+
+
+@bp.route("/<int:job_id>")
+@require_course_role()
+def show(membership, job_id: int):
+    job = db.session.get(Job, job_id)
+    if job is None or job.course_id != membership.course_id:
+        abort(404, "There is no such job in this course.")
+    if membership.role is not CourseRole.facilitator and job.started_by_id != membership.user_id:
+        abort(403, "Only facilitators, or whoever started it, can follow this job.")
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    if best == "application/json":
+        return jsonify(job_json(job))
+    if request.headers.get("HX-Request"):
+        return render_template("jobs/_fragment.html", job=job)
+    return render_template("jobs/show.html", job=job, membership=membership,
+                           back=_safe_next(request.args.get("next")))

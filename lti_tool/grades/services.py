@@ -314,3 +314,311 @@ def delivery_summary(session: Session, course: Course) -> dict[str, int]:
     summary = {s.value: 0 for s in DeliveryStatus}
     summary.update({status.value: count for status, count in rows})
     return summary
+
+
+# -- the passback page: what was sent, what is pending, what failed; sync now; editing a column ---------------
+
+SYNC_JOB_KIND = "grade_sync"
+
+
+def can_view_passback(membership: Membership) -> bool:
+    """Facilitators (leads among them) see what went to the LMS; participants and observers do not."""
+    return membership.active and membership.role is CourseRole.facilitator
+
+
+def require_passback_viewer(membership: Membership) -> None:
+    from lti_tool.errors import Forbidden
+
+    if not can_view_passback(membership):
+        raise Forbidden("Only the course's facilitators can see what was sent to the LMS gradebook.")
+
+
+def can_edit_components(session: Session, membership: Membership) -> bool:
+    """The program's leads (every facilitator while the program names none, or has no program yet)."""
+    from lti_tool.programs.services import is_lead, program_for_course
+
+    if not can_view_passback(membership):
+        return False
+    program = program_for_course(session, membership.course)
+    return program is None or is_lead(program, membership)
+
+
+def column_state(component: GradedComponent, course: Course) -> tuple[str, str]:
+    """The LMS column's state in words and a badge kind: created, needs update, not yet created, error."""
+    if not course.ags_lineitems_url:
+        return "error", "The LMS did not offer grade passback (AGS) for this course."
+    if component.sync_error:
+        return "error", component.sync_error
+    if not component.lineitem_url:
+        return "not yet created", "Made in the LMS gradebook when its first score is sent."
+    if not component.in_step:
+        return "needs update", "The label or maximum changed; the LMS column is updated at the next delivery."
+    return "created", ""
+
+
+@dataclass
+class PassbackCell:
+    """One person × component: the newest row (its state) and the last score that reached the LMS."""
+    membership: Membership
+    component: GradedComponent
+    current: ScoreDelivery | None = None
+    last_sent: ScoreDelivery | None = None
+
+    @property
+    def state(self) -> str:
+        if self.current is None:
+            return "none"
+        if self.current.status is DeliveryStatus.sending:
+            return "pending"
+        return self.current.status.value
+
+
+PASSBACK_STATES = ("sent", "pending", "failed", "none")
+
+
+def passback_status(session: Session, course: Course, *, membership_id: int | None = None,
+                    state: str | None = None) -> tuple[list[GradedComponent], list[Membership], list[PassbackCell]]:
+    """The course's components, its learners, and one cell per learner × component, in three queries
+    whatever the size of the course (the newest row per cell and status comes from a window function)."""
+    components = list(session.scalars(
+        select(GradedComponent).where(GradedComponent.course_id == course.id, GradedComponent.active.is_(True))
+        .order_by(GradedComponent.id)))
+    # Learners, and anybody else who has a score row (a learner who left keeps their history).
+    scored = (select(ScoreDelivery.membership_id)
+              .join(GradedComponent, GradedComponent.id == ScoreDelivery.component_id)
+              .where(GradedComponent.course_id == course.id))
+    from lti_tool.lti.models import User
+
+    people = list(session.scalars(
+        select(Membership).join(Membership.user).options(joinedload(Membership.user))
+        .where(Membership.course_id == course.id,
+               ((Membership.role == CourseRole.participant) & Membership.active.is_(True)) | Membership.id.in_(scored))
+        .order_by(User.family_name, User.given_name, User.name, Membership.id)))
+    rank = func.row_number().over(
+        partition_by=(ScoreDelivery.component_id, ScoreDelivery.membership_id,
+                      ScoreDelivery.status == DeliveryStatus.sent),
+        order_by=(ScoreDelivery.scored_at.desc(), ScoreDelivery.id.desc())).label("rank")
+    newest = (select(ScoreDelivery.id, rank)
+              .join(GradedComponent, GradedComponent.id == ScoreDelivery.component_id)
+              .where(GradedComponent.course_id == course.id, ScoreDelivery.status != DeliveryStatus.superseded)
+              .subquery())
+    rows = session.scalars(select(ScoreDelivery).join(newest, newest.c.id == ScoreDelivery.id)
+                           .where(newest.c.rank == 1))
+    latest_sent: dict[tuple[int, int], ScoreDelivery] = {}
+    latest_other: dict[tuple[int, int], ScoreDelivery] = {}
+    for row in rows:
+        target = latest_sent if row.status is DeliveryStatus.sent else latest_other
+        target[(row.component_id, row.membership_id)] = row
+    cells = []
+    for person in people:
+        if membership_id is not None and person.id != membership_id:
+            continue
+        for component in components:
+            key = (component.id, person.id)
+            sent, other = latest_sent.get(key), latest_other.get(key)
+            current = other if other is not None and (sent is None or other.scored_at > sent.scored_at) else sent
+            cell = PassbackCell(person, component, current, sent)
+            if state and cell.state != state:
+                continue
+            cells.append(cell)
+    return components, people, cells
+
+
+def _course_component(session: Session, course: Course, component_id: int) -> GradedComponent:
+    from lti_tool.errors import NotFound
+
+    component = session.get(GradedComponent, component_id)
+    if component is None or component.course_id != course.id:
+        raise NotFound("That gradebook column is not part of this course.")
+    return component
+
+
+def get_component(session: Session, actor: Membership, component_id: int) -> GradedComponent:
+    require_passback_viewer(actor)
+    return _course_component(session, actor.course, component_id)
+
+
+def update_component(session: Session, actor: Membership, component_id: int, *, label: str,
+                     score_maximum: float) -> GradedComponent:
+    """A lead renames a column or changes its maximum; the LMS column follows at the next delivery (or
+    at once when ``sync_columns`` runs)."""
+    from lti_tool.errors import Forbidden
+
+    component = get_component(session, actor, component_id)
+    if not can_edit_components(session, actor):
+        raise Forbidden("Only the program's leads can change a gradebook column.")
+    label = (label or "").strip()
+    if not label:
+        raise DomainError("Give the column a label: it is the column's name in the LMS gradebook.")
+    if score_maximum is None or score_maximum <= 0:
+        raise DomainError("The maximum score must be more than 0.")
+    component.label = label[:255]
+    component.score_maximum = float(score_maximum)
+    component.sync_error = ""
+    session.flush()
+    return component
+
+
+def sync_columns(session: Session, course_id: int) -> int:
+    """Bring every created column of the course in step with its label and maximum; returns how many
+    were updated. A failure is kept on the component and shown on the passback page."""
+    components = list(session.scalars(
+        select(GradedComponent).where(GradedComponent.course_id == course_id, GradedComponent.active.is_(True),
+                                      GradedComponent.lineitem_url.is_not(None))
+        .options(joinedload(GradedComponent.course).joinedload(Course.platform),
+                 joinedload(GradedComponent.resource_link))))
+    stale = [c for c in components if not c.in_step]
+    if not stale:
+        return 0
+    client = LtiServices(session, stale[0].course.platform)
+    updated = 0
+    for component in stale:
+        try:
+            ensure_line_item(session, client, component)
+            updated += 1
+        except (ServiceError, NoGradePassback) as exc:
+            component.sync_error = f"The LMS column could not be updated: {exc}"
+        session.commit()
+    return updated
+
+
+@task(retries=0)
+def sync_columns_task(course_id: int) -> None:
+    session = db.new_session()
+    try:
+        sync_columns(session, course_id)
+    finally:
+        session.close()
+
+
+def retry_delivery(session: Session, actor: Membership, delivery_id: int) -> ScoreDelivery:
+    """Send a failed score again (due now). Only the newest score of its person and column can be retried:
+    an older one would be refused by the LMS as older than what it has."""
+    from lti_tool.errors import Conflict, NotFound
+
+    require_passback_viewer(actor)
+    row = session.get(ScoreDelivery, delivery_id)
+    if row is None or row.component.course_id != actor.course_id:
+        raise NotFound("That score is not part of this course.")
+    if row.status is not DeliveryStatus.failed:
+        raise Conflict("That score has not failed, so there is nothing to retry.")
+    newer = session.scalar(select(func.count()).select_from(ScoreDelivery).where(
+        ScoreDelivery.component_id == row.component_id, ScoreDelivery.membership_id == row.membership_id,
+        ScoreDelivery.status != DeliveryStatus.superseded, ScoreDelivery.scored_at > row.scored_at))
+    if newer:
+        raise Conflict("A newer score for this person and column exists; that one is what the LMS gets.")
+    _requeue(row, utcnow())
+    session.flush()
+    session.info["deliver_scores_after_commit"] = True
+    return row
+
+
+def _requeue(row: ScoreDelivery, now: dt.datetime) -> None:
+    row.status = DeliveryStatus.pending
+    row.next_attempt_at = now
+    row.claim = None
+    row.last_error = ""
+    row.last_status_code = None
+
+
+def prepare_sync(session: Session, course_id: int, now: dt.datetime | None = None) -> int:
+    """For "sync now": each person's newest failed score becomes pending again (an older failed one is
+    superseded by it), every pending score of the course becomes due now. Returns how many are due."""
+    now = now or utcnow()
+    in_course = select(GradedComponent.id).where(GradedComponent.course_id == course_id)
+    failed = list(session.scalars(
+        select(ScoreDelivery).where(ScoreDelivery.component_id.in_(in_course),
+                                    ScoreDelivery.status == DeliveryStatus.failed)
+        .order_by(ScoreDelivery.scored_at.desc(), ScoreDelivery.id.desc())))
+    newest_other = {(c, m): t for c, m, t in session.execute(
+        select(ScoreDelivery.component_id, ScoreDelivery.membership_id, func.max(ScoreDelivery.scored_at))
+        .where(ScoreDelivery.component_id.in_(in_course),
+               ScoreDelivery.status.in_([DeliveryStatus.sent, DeliveryStatus.pending, DeliveryStatus.sending]))
+        .group_by(ScoreDelivery.component_id, ScoreDelivery.membership_id))}
+    seen: set[tuple[int, int]] = set()
+    for row in failed:
+        key = (row.component_id, row.membership_id)
+        other = newest_other.get(key)
+        if key in seen or (other is not None and other >= row.scored_at):
+            continue   # a newer score exists: the old failure no longer matters
+        seen.add(key)
+        _requeue(row, now)
+    session.execute(update(ScoreDelivery)
+                    .where(ScoreDelivery.component_id.in_(in_course), ScoreDelivery.status == DeliveryStatus.pending,
+                           ScoreDelivery.next_attempt_at > now)
+                    .values(next_attempt_at=now)
+                    .execution_options(synchronize_session=False))
+    session.flush()
+    return session.scalar(select(func.count()).select_from(ScoreDelivery).where(
+        ScoreDelivery.component_id.in_(in_course), ScoreDelivery.status == DeliveryStatus.pending)) or 0
+
+
+def running_sync(session: Session, course_id: int):
+    from lti_tool.jobs import Job, JobStatus
+
+    return session.scalar(select(Job).where(
+        Job.course_id == course_id, Job.kind == SYNC_JOB_KIND, Job.status.in_([JobStatus.queued, JobStatus.running])
+    ).order_by(Job.id.desc()).limit(1))
+
+
+def request_sync(session: Session, actor: Membership):
+    """Queue "sync now" for the actor's course, or find the sync already under way: (job, is_new). The
+    caller commits, then enqueues ``run_sync(job.id)`` for a new job."""
+    from lti_tool.jobs import start_job
+
+    require_passback_viewer(actor)
+    existing = running_sync(session, actor.course_id)
+    if existing is not None:
+        return existing, False
+    return start_job(session, SYNC_JOB_KIND, actor.course_id, actor.user_id), True
+
+
+@task(retries=0)
+def run_sync(job_id: int) -> None:
+    """The "sync now" job: failed scores again, pending ones now, columns in step, progress on the Job."""
+    import time
+
+    from lti_tool.jobs import Job, JobStatus, report
+
+    session = db.new_session()
+    try:
+        job = session.get(Job, job_id)
+        if job is None or job.finished:
+            return
+        course_id = job.course_id
+        due = prepare_sync(session, course_id)
+        session.commit()
+        report(job_id, status=JobStatus.running, done=0, total=due,
+               message=f"Sending {due} score{'s' if due != 1 else ''} to the LMS…" if due else
+               "Checking the gradebook columns…")
+        last = [0.0]
+
+        def progress(r: DeliveryReport) -> None:
+            done = r.sent + r.retried + r.failed
+            if time.monotonic() - last[0] < 0.25 and done < due:
+                return   # a progress write per score would cost more than the scores
+            last[0] = time.monotonic()
+            report(job_id, done=min(done, due) if due else done,
+                   message=f"{done} of {due} handled: {r.sent} sent, {r.retried} to retry, {r.failed} failed.")
+
+        try:
+            result = deliver_pending_scores(course_id=course_id, progress=progress)
+            columns = sync_columns(session, course_id)
+        except Exception:
+            log.exception("grade sync crashed for course %s", course_id)
+            report(job_id, status=JobStatus.failed, error="The sync stopped on an unexpected error (it is in the "
+                   "server log). Scores not sent yet are still waiting and will be sent later.")
+            return
+        parts = [f"{result.sent} sent"]
+        if result.retried:
+            parts.append(f"{result.retried} will be tried again later (the LMS did not answer)")
+        if result.failed:
+            parts.append(f"{result.failed} refused by the LMS (see why on the passback page)")
+        if columns:
+            parts.append(f"{columns} column{'s' if columns != 1 else ''} updated")
+        report(job_id, status=JobStatus.done, done=due, total=due,
+               result={"sent": result.sent, "retried": result.retried, "failed": result.failed,
+                       "requests": result.requests, "columns": columns},
+               message="Sync finished: " + ", ".join(parts) + ".")
+    finally:
+        session.close()
