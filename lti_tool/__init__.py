@@ -106,6 +106,7 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.programs import models as _program_models  # noqa: F401
     from lti_tool.calendar import models as _calendar_models  # noqa: F401
     from lti_tool.grades import models as _grades_models, services as _grades_services  # noqa: F401
+    from lti_tool.attendance import models as _attendance_models  # noqa: F401
     from lti_tool.programs import views as programs_views
     from lti_tool.calendar import views as calendar_views
     from lti_tool.grades import views as grades_views
@@ -113,6 +114,9 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     for blueprint in (launch.bp, deep_linking.bp, registration.bp, programs_views.bp, *calendar_views.blueprints,
                       grades_views.bp, jobs.bp):
         app.register_blueprint(blueprint)
+    from lti_tool.attendance import views as attendance_views
+
+    app.register_blueprint(attendance_views.bp)
     if app.config.get("SANDBOX_ENABLED"):
         from lti_tool import sandbox
 

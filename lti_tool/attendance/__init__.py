@@ -1,0 +1,1 @@
+"""Attendance: roll, self check-in, requirements, make-ups, reports."""
