@@ -57,6 +57,7 @@ class DefaultConfig:
 
     # Roster sync from NRPS runs at a facilitator launch when the last one is older than this.
     ROSTER_MAX_AGE_SECONDS = 24 * 3600
+    ROSTER_SYNC_AT_LAUNCH = True         # off: only the roster page's button syncs
 
     SANDBOX_ENABLED = False
     # Where the sandbox LMS believes it lives; empty: the URL of the request.

@@ -12,3 +12,6 @@ class TestingConfig(DefaultConfig):
     RATELIMIT_ENABLED = True
     # The suite launches hundreds of times a minute from one address; tests of the limit lower it.
     RATELIMIT_LOGIN = "100000 per minute"
+    # Jobs run inline here, so a facilitator's launch would read the whole roster and change what other tests
+    # see; tests/lti/test_roster.py turns it on for the tests of that sync.
+    ROSTER_SYNC_AT_LAUNCH = False
