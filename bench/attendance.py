@@ -1,0 +1,155 @@
+"""Attendance pages at two sizes: the cohort grid and the quick roll for 10 participants × 5 sessions and for
+40 participants × 30 sessions (every cell marked). Prints the time and the SQL statements of each page; the
+statement counts must not grow with the size (no query per row or per cell).
+
+    .venv/bin/python bench/attendance.py                      # SQLite in a temporary folder
+    .venv/bin/python bench/attendance.py --db postgresql://127.0.0.1:5432/test   # a throw-away database there
+
+It never asserts timings; run it by hand and compare."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from sqlalchemy import event  # noqa: E402
+
+from lti_tool import create_app  # noqa: E402
+from lti_tool.db import Base, db, utcnow  # noqa: E402
+
+
+def build(app, participants: int, sessions: int, tag: str):
+    from lti_tool.attendance import services as att
+    from lti_tool.attendance.models import AttendanceChange, AttendanceRecord
+    from lti_tool.calendar.models import Meeting, MeetingKind
+    from lti_tool.lti.models import Course, CourseRole, Membership, Platform, User
+    from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
+
+    with app.app_context():
+        s = db.session
+        platform = Platform(issuer=f"https://bench-{tag}.example", client_id="c", auth_login_url="https://x/a",
+                            auth_token_url="https://x/t", key_set_url="https://x/k")
+        course = Course(platform=platform, context_id=f"bench-{tag}", title=f"Bench {tag}")
+        program = Program(course=course, title="Bench", timezone="America/New_York", settings={})
+        s.add_all([platform, course, program])
+        s.flush()
+        lead = Membership(user=User(platform=platform, sub=f"lead-{tag}", name="Lead"), course=course,
+                          role=CourseRole.facilitator, lti_roles=[])
+        s.add(lead)
+        s.flush()
+        program.settings = {"leads": [lead.id]}
+        cohort = Cohort(program=program, name="Cohort")
+        s.add(cohort)
+        s.flush()
+        s.add(CohortFacilitator(cohort_id=cohort.id, membership_id=lead.id))
+        people = []
+        for i in range(participants):
+            m = Membership(user=User(platform=platform, sub=f"p{i}-{tag}", name=f"Participant {i:02d}",
+                                     email=f"p{i}@bench.example"), course=course, role=CourseRole.participant,
+                           lti_roles=[])
+            s.add(m)
+            people.append(m)
+        s.flush()
+        s.add_all([CohortMember(cohort_id=cohort.id, membership_id=m.id, status=SeatStatus.active) for m in people])
+        start = utcnow() - dt.timedelta(days=7 * sessions // 2)
+        meetings = [Meeting(program=program, cohort=cohort if i % 3 else None, kind=MeetingKind.virtual,
+                            title=f"Session {i + 1}", starts_at=start + dt.timedelta(days=7 * i),
+                            ends_at=start + dt.timedelta(days=7 * i, minutes=90)) for i in range(sessions)]
+        s.add_all(meetings)
+        statuses = att.ensure_statuses(s, program)
+        s.flush()
+        for i, meeting in enumerate(meetings):
+            for j, person in enumerate(people):
+                status = statuses[(i + j) % 4]
+                r = AttendanceRecord(meeting_id=meeting.id, membership_id=person.id, status_id=status.id,
+                                     marked_by_id=lead.id)
+                s.add(r)
+        s.flush()
+        for r in s.query(AttendanceRecord).all():
+            s.add(AttendanceChange(record_id=r.id, changed_by_id=lead.id, to_status_id=r.status_id))
+        att.set_requirement(s, lead, program, None, min_sessions=max(1, sessions * 3 // 4))
+        s.commit()
+        return course.id, cohort.id, meetings[1].id, lead.user_id   # a cohort session (meetings[0] is program-wide)
+
+
+def measure(app, client, path: str, repeat: int = 5) -> tuple[int, float]:
+    engine = db.engine_for(app)
+    counts = []
+
+    def count(*_a):
+        counts.append(1)
+
+    client.get(path)   # warm
+    times = []
+    statements = None
+    for _ in range(repeat):
+        counts.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        t0 = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - t0)
+        event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 200, (path, response.status_code, response.text[:300])
+        statements = len(counts)
+    return statements, statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="", help="PostgreSQL URL of a server database to make a throw-away DB in")
+    args = parser.parse_args()
+    drop = None
+    tmp = tempfile.mkdtemp(prefix="bench-attendance-")
+    if args.db:
+        import psycopg
+
+        name = f"bench_attendance_{secrets.token_hex(3)}"
+        admin = psycopg.connect(args.db, autocommit=True)
+        admin.execute(f'CREATE DATABASE "{name}"')
+        parts = urlsplit(args.db)
+        url = urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
+
+        def drop():
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+    try:
+        app = create_app("testing", DATABASE_URL=url, STATE_CACHE_DIR=os.path.join(tmp, "state"), REDIS_URL="",
+                         SERVER_NAME=None, WTF_CSRF_ENABLED=False)
+        Base.metadata.create_all(db.engine_for(app))
+        from lti_tool.migrate import stamp_head
+
+        stamp_head(app)
+        print(f"database: {url.split('@')[-1]}")
+        print(f"{'page':<12} {'size':<18} {'SQL statements':>15} {'median time':>12}")
+        results = {}
+        for participants, sessions in ((10, 5), (40, 30)):
+            course_id, cohort_id, meeting_id, user_id = build(app, participants, sessions, f"{participants}x{sessions}")
+            client = app.test_client()
+            with client.session_transaction() as sess:
+                sess["_user_id"] = str(user_id)
+                sess["_fresh"] = True
+            for page, path in (("grid", f"/c/{course_id}/attendance/cohorts/{cohort_id}/grid"),
+                               ("quick roll", f"/c/{course_id}/attendance/meetings/{meeting_id}/roll?cohort={cohort_id}"),
+                               ("cohort page", f"/c/{course_id}/attendance/cohorts/{cohort_id}"),
+                               ("grid CSV", f"/c/{course_id}/attendance/cohorts/{cohort_id}/grid.csv")):
+                statements, seconds = measure(app, client, path)
+                results[(page, participants)] = statements
+                print(f"{page:<12} {f'{participants} × {sessions}':<18} {statements:>15} {seconds * 1000:>9.1f} ms")
+        same = all(results[(p, 10)] == results[(p, 40)] for p in ("grid", "quick roll", "cohort page", "grid CSV"))
+        print("statement counts independent of size:", "yes" if same else "NO")
+    finally:
+        if drop:
+            drop()
+
+
+if __name__ == "__main__":
+    main()
