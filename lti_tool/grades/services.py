@@ -622,3 +622,41 @@ def run_sync(job_id: int) -> None:
                message="Sync finished: " + ", ".join(parts) + ".")
     finally:
         session.close()
+
+
+_STATUS_WORDS = {400: "bad request", 401: "not authorised", 403: "forbidden", 404: "not found",
+                 409: "conflict", 422: "refused the data", 429: "too many requests", 500: "server error",
+                 502: "bad gateway", 503: "unavailable", 504: "timed out"}
+
+
+def describe_error(row: ScoreDelivery) -> tuple[str, str]:
+    """A delivery's last error for people: the LMS's own message when its answer carries one (Canvas and
+    Moodle answer JSON), and the raw text for the technical details."""
+    import json
+
+    raw = (row.last_error or "").strip()
+    if not raw:
+        return "", ""
+    message = ""
+    start = raw.find("{")
+    if start >= 0:
+        try:
+            data = json.loads(raw[start:])
+        except ValueError:
+            data = None
+        candidates = [data]
+        while candidates and not message:
+            item = candidates.pop(0)
+            if isinstance(item, str) and item.strip():
+                message = item.strip()
+            elif isinstance(item, dict):
+                candidates += [item[k] for k in ("message", "errors", "error", "detail", "error_description")
+                               if k in item]
+            elif isinstance(item, list):
+                candidates += item
+    if not message:
+        message = raw.split(" — ")[0]
+        if row.last_status_code:
+            words = _STATUS_WORDS.get(row.last_status_code, "")
+            message = f"the LMS answered {row.last_status_code}" + (f" ({words})" if words else "")
+    return message, raw

@@ -74,7 +74,7 @@ def status(membership):
         can_edit=services.can_edit_components(db.session, membership),
         column_state=lambda c: services.column_state(c, course),
         running=services.running_sync(db.session, course.id),
-        zone=zone, local=lambda v: v.astimezone(zone) if v else None, now=utcnow(), number=_number)
+        describe_error=services.describe_error, zone=zone, local=lambda v: v.astimezone(zone) if v else None, now=utcnow(), number=_number)
 
 
 @bp.route("/sync", methods=["POST"])
@@ -108,7 +108,7 @@ def retry(membership, delivery_id: int):
     if row.status.value == "sent":
         flash(f"{who}’s score for {column} was sent again and the LMS took it.", "success")
     elif row.status.value == "failed":
-        flash(f"{who}’s score for {column} was sent again and the LMS refused it again: {row.last_error}", "danger")
+        flash(f"{who}’s score for {column} was sent again and the LMS refused it again: {services.describe_error(row)[0]}", "danger")
     else:
         flash(f"{who}’s score for {column} will be sent again in a moment.", "info")
     return _back(**filters)

@@ -84,9 +84,10 @@ def test_the_page_shows_what_was_sent_what_is_pending_and_what_failed_with_the_l
     assert "Sent" in sent and "6 / 8" in sent and "<time" in sent
     pending = _row_of(html, names["demo-participant-2"])
     assert "Pending" in pending and "7 / 8" in pending and "Next attempt" in pending
-    assert "will try again" in pending          # the last attempt's error, in words
+    assert "last time the LMS answered 503 (unavailable)" in pending     # the last attempt's error, in words
     failed = _row_of(html, names["demo-participant-3"])
-    assert "Failed" in failed and "HTTP 422" in failed and "not a student" in failed
+    assert "Failed" in failed and "HTTP 422" in failed
+    assert "“User not found in course or is not a student”" in failed    # the LMS's own message, unwrapped
     assert "Retry" in failed
     assert "No score yet" in _row_of(html, names["demo-participant-4"])
     counts = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", html))
