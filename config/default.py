@@ -62,3 +62,10 @@ class DefaultConfig:
     SANDBOX_ENABLED = False
     # Where the sandbox LMS believes it lives; empty: the URL of the request.
     SANDBOX_BASE_URL = ""
+
+    # Asynchronous modules: uploaded resource files live outside static/, checked by size and type.
+    UPLOAD_DIR = os.path.join(INSTANCE_DIR, "uploads")
+    MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+    ALLOWED_UPLOAD_TYPES = "pdf,png,jpg,jpeg,gif,docx,xlsx,pptx,doc,xls,ppt,txt,csv"
+    # Video hosts embedded in a module (a player in an iframe); any other video link opens in a new tab.
+    VIDEO_PROVIDERS = "youtube,vimeo"

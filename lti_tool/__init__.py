@@ -117,6 +117,9 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.attendance import views as attendance_views
 
     app.register_blueprint(attendance_views.bp)
+    from lti_tool.modules import models as _module_models, views as modules_views  # noqa: F401
+
+    app.register_blueprint(modules_views.bp)
     from lti_tool.lti import roster_views
 
     app.register_blueprint(roster_views.bp)

@@ -1,0 +1,87 @@
+"""Forms of the module pages (Flask-WTF: CSRF on every one). Per-cohort dates are read by the view from
+fields named opens_on_<cohort id> / due_on_<cohort id>, since the cohorts vary per program."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (BooleanField, DecimalField, IntegerField, RadioField, SelectField, SelectMultipleField,
+                     StringField, TextAreaField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from lti_tool.modules.models import CompletionRule, GradeMode, ItemKind, ItemRelease, ReflectionVisibility, ReleaseRule
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ActionForm(FlaskForm):
+    """Only the CSRF token, for buttons (move, duplicate, release, mark done)."""
+
+
+class ModuleForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(message="Give the module a title."), Length(max=200)])
+    overview = TextAreaField("Overview", validators=[Length(max=20000)],
+                             description="Markdown: **bold**, *italic*, lists, links.")
+    cohort_ids = MultiCheckboxField("Cohorts it is for", coerce=int, validate_choice=False)
+    release_rule = RadioField("It opens", default=ReleaseRule.by_hand.value,
+                              choices=[(r.value, r.label) for r in ReleaseRule])
+    released = BooleanField("Released now (when it opens by hand)")
+    after_module_id = SelectField("Module to finish first", coerce=int, validate_choice=False, default=0,
+                                  description="Used when the module opens after another one is finished.")
+    grade_mode = RadioField("Grade", default=GradeMode.none.value, choices=[(g.value, g.label) for g in GradeMode])
+    score_maximum = DecimalField("Maximum score", default=100, places=0,
+                                 validators=[Optional(), NumberRange(1, 10000, "Between 1 and 10,000.")])
+
+
+class ItemForm(FlaskForm):
+    title = StringField("Title", validators=[DataRequired(message="Give the item a title."), Length(max=200)])
+    body = TextAreaField("Text", validators=[Length(max=50000)],
+                         description="Markdown. For a reflection, the prompt participants answer.")
+    url = StringField("Web address", validators=[Length(max=1024)])
+    embed = BooleanField("Show the video in the page (YouTube or Vimeo)", default=True)
+    upload = FileField("File", description="PDF, images, Office documents or plain text.")
+    remove_file = BooleanField("Remove the uploaded file")
+    reading_id = SelectField("Reading of the book study", coerce=int, validate_choice=False, default=0)
+    thread_id = SelectField("Thread of the book study", coerce=int, validate_choice=False, default=0)
+    minutes = IntegerField("Time estimate (minutes)", default=10,
+                           validators=[InputRequired(message="Give a time estimate in minutes."),
+                                       NumberRange(0, 600, "Between 0 and 600 minutes.")])
+    required = BooleanField("Required to finish the module", default=True)
+    completion_rule = SelectField("Done when", choices=[(r.value, r.label) for r in CompletionRule])
+    release = RadioField("It opens", default=ItemRelease.with_module.value,
+                         choices=[(r.value, r.label) for r in ItemRelease])
+    reflection_visibility = RadioField("Who reads the reflections",
+                                       default=ReflectionVisibility.private_to_facilitators.value,
+                                       choices=[(v.value, v.label) for v in ReflectionVisibility])
+
+
+class ReflectionForm(FlaskForm):
+    body = TextAreaField("Your reflection", validators=[DataRequired(message="Write your reflection first."),
+                                                         Length(max=20000)],
+                         description="Markdown is fine.")
+
+
+class FeedbackForm(FlaskForm):
+    feedback = TextAreaField("Feedback", validators=[Length(max=10000)])
+    mark = DecimalField("Mark", places=1, validators=[Optional()])
+
+
+class CopyToCohortForm(FlaskForm):
+    cohort_id = SelectField("Copy to cohort", coerce=int, validate_choice=False)
+
+
+class CopyProgramForm(FlaskForm):
+    program_id = SelectField("Copy every module into", coerce=int, validate_choice=False)
+
+
+class SettingsForm(FlaskForm):
+    weekly_budget_minutes = IntegerField("Weekly time budget (minutes)", default=120,
+                                         validators=[InputRequired(message="Give the weekly budget in minutes."),
+                                                     NumberRange(10, 2400, "Between 10 and 2400 minutes.")],
+                                         description="What a participant is asked to spend on modules each week.")
+
+
+ITEM_KINDS = [(k.value, k.label) for k in ItemKind]

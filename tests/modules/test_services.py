@@ -1,0 +1,270 @@
+"""Module services: release (date, sequence, by hand) with the reasons a participant reads, completion rules,
+reflections and who reads them, the grade sent through the outbox, authoring (order, copies, uploads) and the
+bad input that is refused without changing anything."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+
+from lti_tool.errors import Forbidden, NotFound
+from lti_tool.grades.models import GradedComponent, ScoreDelivery
+from lti_tool.lti.models import CourseRole, ResourceLink
+from lti_tool.modules import services as ms
+from lti_tool.modules.models import (CompletionRule, GradeMode, ItemCompletion, ItemKind, ItemRelease, Module,
+                                     ModuleItem, Reflection, ReflectionVisibility, ReleaseRule)
+from lti_tool.modules.uploads import UploadRefused
+from lti_tool.programs.models import Program
+from tests.modules.conftest import NOW, make_world
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def states(world, who, module, now=NOW):
+    return ms.states_for(world.session, world.viewer(who), [module], now=now)[module.id]
+
+
+def test_a_module_by_date_opens_on_each_cohorts_own_date_and_says_when(world):
+    lit, math = world.cohorts["Literacy"], world.cohorts["Math"]
+    module = world.module(cohorts=("Literacy", "Math"), release_rule=ReleaseRule.by_date,
+                          dates={lit.id: (dt.date(2030, 10, 1), None), math.id: (dt.date(2031, 2, 3), None)})
+    assert states(world, "Pat", module).open
+    sam = states(world, "Sam", module)
+    assert not sam.open and sam.reason == "Opens Monday 3 February 2031."
+    assert not sam.items[0].open and sam.items[0].reason == sam.reason
+    # In the program's zone: 3 Feb 00:30 in New York is still 2 Feb... until it is 3 Feb there.
+    assert not states(world, "Sam", module, dt.datetime(2031, 2, 3, 4, 0, tzinfo=dt.timezone.utc)).open
+    assert states(world, "Sam", module, dt.datetime(2031, 2, 3, 5, 30, tzinfo=dt.timezone.utc)).open
+
+
+def test_an_item_after_the_previous_one_opens_once_that_one_is_done(world):
+    module = world.module(items=(("page", "Welcome"), ("reading", "Read chapter 2"), ("reflection", "Reflect")))
+    reflect = module.items[2]
+    reflect.release = ItemRelease.after_previous
+    module.items[1].completion_rule = CompletionRule.marked_done
+    s = states(world, "Pat", module)
+    assert s.items[2].reason == "Opens after you finish “Read chapter 2”."
+    pat = world.viewer("Pat")
+    with pytest.raises(ms.ItemLocked, match="locked, so nothing was saved. Opens after you finish “Read chapter 2”"):
+        ms.submit_reflection(world.session, pat, reflect, "My thoughts", now=NOW)
+    assert world.session.scalar(select(func.count(Reflection.id))) == 0
+    ms.mark_done(world.session, pat, module.items[1], now=NOW)
+    assert states(world, "Pat", module).items[2].open
+    ms.submit_reflection(world.session, pat, reflect, "My thoughts", now=NOW)
+    s = states(world, "Pat", module)
+    assert [i.done for i in s.items] == [False, True, True] and s.done_count == 2
+
+
+def test_a_module_after_another_opens_when_that_one_is_finished(world):
+    first = world.module("Week 1", items=(("page", "Welcome"),))
+    second = world.module("Week 2", release_rule=ReleaseRule.after_module, after_module_id=first.id)
+    assert states(world, "Pat", second).reason == "Opens after you finish “Week 1”."
+    ms.open_item(world.session, world.viewer("Pat"), first.items[0], now=NOW)   # viewed → done
+    assert states(world, "Pat", second).open
+
+
+def test_a_module_by_hand_opens_when_released(world):
+    module = world.module(released=False)
+    assert states(world, "Pat", module).reason == "Opens when your facilitator releases it."
+    ms.set_released(world.session, world.viewer("Fay"), module, True)
+    assert states(world, "Pat", module).open
+
+
+def test_a_sequence_that_loops_is_refused_and_nothing_changes(world):
+    a = world.module("A")
+    b = world.module("B", release_rule=ReleaseRule.after_module, after_module_id=a.id)
+    with pytest.raises(ms.ModuleInputError, match="loop"):
+        ms.save_module(world.session, world.viewer("Lena"), a, title="A", cohort_ids=a.cohort_ids,
+                       release_rule=ReleaseRule.after_module, after_module_id=b.id)
+    with pytest.raises(ms.ModuleInputError, match="cannot wait for itself"):
+        ms.save_module(world.session, world.viewer("Lena"), a, title="A", cohort_ids=a.cohort_ids,
+                       release_rule=ReleaseRule.after_module, after_module_id=a.id)
+
+
+def test_a_release_date_outside_the_program_year_is_refused(world):
+    lit = world.cohorts["Literacy"]
+    with pytest.raises(ms.ModuleInputError, match="outside the program year") as exc:
+        ms.save_module(world.session, world.viewer("Lena"), title="Late", cohort_ids=[lit.id],
+                       release_rule=ReleaseRule.by_date, dates={lit.id: (dt.date(2031, 9, 1), None)})
+    assert exc.value.field == f"opens_on_{lit.id}"
+    assert world.session.scalar(select(func.count(Module.id))) == 0
+
+
+def test_a_video_from_a_provider_not_on_the_list_is_refused_for_embedding_but_fine_as_a_link(world):
+    module = world.module(items=())
+    lena = world.viewer("Lena")
+    with pytest.raises(ms.ModuleInputError, match="Only Youtube or Vimeo videos"):
+        ms.save_item(world.session, lena, module, kind=ItemKind.video, title="Talk",
+                     url="https://videos.example.com/watch/1", embed=True)
+    assert module.items == []
+    linked = ms.save_item(world.session, lena, module, kind=ItemKind.video, title="Talk",
+                          url="https://videos.example.com/watch/1", embed=False)
+    assert linked.video_provider == ""
+    yt = ms.save_item(world.session, lena, module, kind=ItemKind.video, title="YT",
+                      url="https://www.youtube.com/watch?v=dQw4w9WgXcQ", embed=True)
+    assert ms.embed_url(yt) == "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"
+    vimeo = ms.save_item(world.session, lena, module, kind=ItemKind.video, title="V",
+                         url="https://vimeo.com/76979871", embed=True)
+    assert ms.embed_url(vimeo).startswith("https://player.vimeo.com/video/76979871")
+
+
+def test_uploads_are_checked_by_size_extension_and_content(world, app, _uploads):
+    module = world.module(items=())
+    lena = world.viewer("Lena")
+    refused = [("notes.html", b"<html><script>alert(1)</script></html>", "cannot be uploaded"),
+               ("pic.svg", b"<svg xmlns='http://www.w3.org/2000/svg'/>", "cannot be uploaded"),
+               ("fake.pdf", b"<script>alert(1)</script>", "not a PDF file"),
+               ("page.txt", b"<!DOCTYPE html><html></html>", "looks like a web page"),
+               ("big.pdf", PDF + b"0" * (app.config["MAX_UPLOAD_BYTES"]), "largest file allowed")]
+    for name, data, message in refused:
+        with pytest.raises(UploadRefused, match=message):
+            ms.save_item(world.session, lena, module, kind=ItemKind.resource, title="File", upload=(name, data))
+    assert module.items == [] and not list(_uploads.glob("*")) if _uploads.exists() else True
+    item = ms.save_item(world.session, lena, module, kind=ItemKind.resource, title="Toolkit",
+                        upload=("../../Tool kit.pdf", PDF))
+    assert item.file_original_name == "Tool kit.pdf" and item.file_content_type == "application/pdf"
+    assert item.file_stored_name.endswith(".pdf") and "Tool" not in item.file_stored_name
+    assert (_uploads / item.file_stored_name).read_bytes() == PDF
+
+
+def test_reflections_are_private_to_facilitators_unless_the_item_shares_them(world):
+    module = world.module(items=(("reflection", "Private"), ("reflection", "Shared")))
+    private, shared = module.items
+    shared.reflection_visibility = ReflectionVisibility.shared_to_cohort_thread
+    pat, quinn = world.viewer("Pat"), world.viewer("Quinn")
+    for item in (private, shared):
+        ms.submit_reflection(world.session, pat, item, f"Pat on {item.title}", now=NOW)
+    assert ms.reflections_on(world.session, quinn, private) == []
+    assert [r.body for r in ms.reflections_on(world.session, quinn, shared)] == ["Pat on Shared"]
+    assert len(ms.reflections_on(world.session, world.viewer("Fay"), private)) == 1
+    assert ms.reflections_on(world.session, world.viewer("Sam"), shared) == []   # another cohort
+
+
+def test_participants_see_only_their_cohorts_modules_and_facilitators_only_theirs(world):
+    lit = world.module("Literacy week", cohorts=("Literacy",))
+    math = world.module("Math week", cohorts=("Math",))
+    assert [m.title for m in ms.visible_modules(world.session, world.viewer("Pat"))] == ["Literacy week"]
+    assert [m.title for m in ms.visible_modules(world.session, world.viewer("Sam"))] == ["Math week"]
+    assert [m.title for m in ms.visible_modules(world.session, world.viewer("Fay"))] == ["Literacy week"]
+    assert ms.visible_modules(world.session, world.viewer("Oscar")) == []
+    with pytest.raises(NotFound):
+        ms.get_module(world.session, world.viewer("Pat"), math.id)
+    with pytest.raises(NotFound):
+        ms.get_item(world.session, world.viewer("Fay"), math.items[0].id)
+    with pytest.raises(Forbidden):
+        ms.save_item(world.session, world.viewer("Fay"), math, kind=ItemKind.page, title="Sneaky")
+    other = make_world(world.session, "course-b")
+    stranger = other.person("Stranger", CourseRole.facilitator)
+    with pytest.raises(NotFound):
+        ms.viewer_for(world.session, stranger, world.program)
+    other_viewer = ms.viewer_for(world.session, stranger, other.program)
+    with pytest.raises(NotFound):
+        ms.get_module(world.session, other_viewer, lit.id)
+
+
+def test_a_graded_module_sends_the_share_of_required_items_done_in_the_same_transaction(world):
+    module = world.module(items=(("page", "One"), ("page", "Two")), grade_mode=GradeMode.share_completed,
+                          score_maximum=10)
+    component = world.session.scalar(select(GradedComponent).where(GradedComponent.key == f"module:{module.id}"))
+    assert component is not None and component.label == "Week 1" and component.score_maximum == 10
+    ms.open_item(world.session, world.viewer("Pat"), module.items[0], now=NOW)
+    [delivery] = world.session.scalars(select(ScoreDelivery)).all()
+    assert delivery.score_given == 5 and delivery.activity_progress == "InProgress"
+    ms.open_item(world.session, world.viewer("Pat"), module.items[1], now=NOW)
+    latest = world.session.scalars(select(ScoreDelivery).order_by(ScoreDelivery.id.desc())).first()
+    assert latest.score_given == 10 and latest.activity_progress == "Completed"
+
+
+def test_a_module_graded_by_reflection_marks_sends_the_mark_and_ties_to_the_placed_link(world):
+    module = world.module(items=(("reflection", "Reflect"),), grade_mode=GradeMode.reflection_mark,
+                          score_maximum=4)
+    link = ResourceLink(course_id=world.course.id, resource_link_id="rl-1", target=f"module:{module.id}")
+    world.session.add(link)
+    world.session.flush()
+    assert ms.tie_placed_link(world.session, world.course.id, module.id)
+    reflection = ms.submit_reflection(world.session, world.viewer("Pat"), module.items[0], "Thoughts", now=NOW)
+    with pytest.raises(ms.ModuleInputError, match="between 0 and 4"):
+        ms.give_feedback(world.session, world.viewer("Fay"), reflection.id, "Good", 5)
+    ms.give_feedback(world.session, world.viewer("Fay"), reflection.id, "Good", 3)
+    delivery = world.session.scalars(select(ScoreDelivery).order_by(ScoreDelivery.id.desc())).first()
+    assert delivery.score_given == 3
+    assert delivery.component.resource_link_id == link.id
+    with pytest.raises(NotFound):   # Sam's facilitator is not Fay; a participant cannot give feedback
+        ms.give_feedback(world.session, world.viewer("Sam"), reflection.id, "Me too", None)
+
+
+def test_items_move_up_and_down_and_modules_duplicate_and_copy_to_another_cohort(world, _uploads):
+    module = world.module(items=(("page", "A"), ("page", "B"), ("page", "C")))
+    fay = world.viewer("Fay")
+    assert ms.move_item(world.session, fay, module.items[2], "up")
+    world.session.refresh(module)
+    assert [i.title for i in module.items] == ["A", "C", "B"]
+    assert not ms.move_item(world.session, fay, module.items[0], "up")
+    copy = ms.duplicate_module(world.session, fay, module)
+    assert copy.title == "Copy of Week 1" and [i.title for i in copy.items] == ["A", "C", "B"]
+    assert copy.cohort_ids == module.cohort_ids and not copy.released
+    with pytest.raises(ms.ModuleInputError, match="cohort you facilitate"):
+        ms.copy_module_to_cohort(world.session, fay, module, world.cohorts["Math"].id)
+    to_math = ms.copy_module_to_cohort(world.session, world.viewer("Lena"), module, world.cohorts["Math"].id)
+    assert to_math.cohort_ids == [world.cohorts["Math"].id] and to_math.title == "Week 1 (Math)"
+
+
+def test_a_lead_copies_the_programs_modules_into_next_years_program(world):
+    first = world.module("Week 1")
+    world.module("Week 2", release_rule=ReleaseRule.after_module, after_module_id=first.id)
+    lena = world.people["Lena"]
+    next_year = make_world(world.session, "course-next")
+    next_year.platform = world.platform
+    next_year.course.platform = world.platform
+    lena_next = next_year.person("Lena", CourseRole.facilitator, user=lena.user)
+    next_year.program.settings = {"leads": [lena_next.id]}
+    world.session.flush()
+    assert [p.id for p, _m in ms.copy_targets(world.session, lena)] == [next_year.program.id]
+    copies = ms.copy_program_modules(world.session, world.viewer("Lena"), next_year.program.id)
+    assert [c.title for c in copies] == ["Week 1", "Week 2"]
+    assert all(c.program_id == next_year.program.id and c.cohort_ids == [] for c in copies)
+    assert copies[1].after_module_id == copies[0].id
+    with pytest.raises(Forbidden):
+        ms.copy_program_modules(world.session, world.viewer("Fay"), next_year.program.id)
+    stranger_program = make_world(world.session, "course-c").program
+    with pytest.raises(NotFound):
+        ms.copy_program_modules(world.session, world.viewer("Lena"), stranger_program.id)
+
+
+def test_my_week_counts_open_minutes_against_the_budget_and_lists_overdue(world):
+    lit = world.cohorts["Literacy"]
+    module = world.module(items=(("page", "One"), ("page", "Two")), release_rule=ReleaseRule.by_date,
+                          dates={lit.id: (dt.date(2030, 10, 1), dt.date(2030, 10, 5))})
+    ms.update_settings(world.session, world.people["Lena"], world.program, 20)
+    pat = world.viewer("Pat")
+    st = ms.states_for(world.session, pat, [module], now=NOW)
+    week = ms.my_week(world.session, pat, [module], st)
+    assert [s.item.title for _m, s in week.overdue] == ["One", "Two"]
+    assert week.minutes == 30 and week.budget == 20 and week.over_budget
+    with pytest.raises(Forbidden):
+        ms.update_settings(world.session, world.people["Fay"], world.program, 60)
+
+
+def test_the_progress_grid_shows_each_participant_and_item_for_the_facilitators_cohorts(world):
+    module = world.module(cohorts=("Literacy", "Math"), items=(("page", "One"), ("page", "Two")))
+    ms.open_item(world.session, world.viewer("Pat"), module.items[0], now=NOW)
+    grid = ms.progress_grid(world.session, world.viewer("Fay"), module, now=NOW)
+    assert [(r.membership.user.name, [s.label for s in r.state.items]) for r in grid.rows] == \
+        [("Pat", ["Done", "Open"]), ("Quinn", ["Open", "Open"])]
+    assert len(ms.progress_grid(world.session, world.viewer("Lena"), module, now=NOW).rows) == 3
+    with pytest.raises(Forbidden):
+        ms.progress_grid(world.session, world.viewer("Pat"), module)
+
+
+def test_the_csv_cannot_run_formulas(world):
+    module = world.module(items=(("page", "=HYPERLINK(\"http://x\")"),))
+    world.people["Pat"].user.name = "@SUM(1)"
+    data = ms.grid_csv(ms.progress_grid(world.session, world.viewer("Fay"), module, now=NOW)).decode("utf-8-sig")
+    assert "'=HYPERLINK" in data and "'@SUM(1)" in data
+
+
+def test_markdown_is_sanitised(world):
+    module = world.module(overview="# Hi\n\n<script>alert(1)</script> [x](javascript:alert(1)) **ok**")
+    assert "<script" not in module.overview_html and 'href="javascript' not in module.overview_html
+    assert "<h2>Hi</h2>" in module.overview_html and "<strong>ok</strong>" in module.overview_html
