@@ -63,6 +63,16 @@ class DefaultConfig:
     # Where the sandbox LMS believes it lives; empty: the URL of the request.
     SANDBOX_BASE_URL = ""
 
+    # Book-study discussions: the longest post, and outgoing email for notifications (empty: no email).
+    DISCUSSION_MAX_POST_CHARS = 20000
+    SMTP_HOST = ""
+    SMTP_PORT = 25
+    SMTP_STARTTLS = False
+    SMTP_USERNAME = ""
+    SMTP_PASSWORD = ""
+    SMTP_TIMEOUT_SECONDS = 10.0
+    MAIL_FROM = ""
+
     # Asynchronous modules: uploaded resource files live outside static/, checked by size and type.
     UPLOAD_DIR = os.path.join(INSTANCE_DIR, "uploads")
     MAX_UPLOAD_BYTES = 10 * 1024 * 1024

@@ -123,6 +123,9 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.lti import roster_views
 
     app.register_blueprint(roster_views.bp)
+    from lti_tool.discussions import models as _discussion_models, views as discussions_views  # noqa: F401
+
+    app.register_blueprint(discussions_views.bp)
     if app.config.get("SANDBOX_ENABLED"):
         from lti_tool import sandbox
 
