@@ -18,6 +18,7 @@ class DefaultConfig:
     # the instance folder, which every process on this machine shares.
     REDIS_URL = ""
     STATE_CACHE_DIR = os.path.join(INSTANCE_DIR, "state-cache")
+    CACHE_KEY_PREFIX = "cop:"            # Redis keys; several tools may share one Redis
     HUEY_SQLITE_PATH = os.path.join(INSTANCE_DIR, "huey.sqlite3")
     HUEY_IMMEDIATE = False
 

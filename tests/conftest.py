@@ -77,6 +77,9 @@ def _clean_tables(app) -> None:
 
     with app.app_context():
         storage.cache().clear()
+    from lti_tool.extensions import limiter
+
+    limiter.reset()
 
 
 @pytest.fixture(autouse=True)

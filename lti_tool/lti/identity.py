@@ -72,11 +72,13 @@ class LaunchResult:
     custom: dict[str, str] = field(default_factory=dict)
 
 
-def record_launch(session: Session, platform: Platform, body: dict[str, Any]) -> LaunchResult:
+def record_launch(session: Session, platform: Platform, body: dict[str, Any],
+                  deployment: Deployment | None = None) -> LaunchResult:
     """Upsert the person, the course and the membership of a validated launch. Flushes, never commits."""
     now = utcnow()
     deployment_id = str(body.get(CLAIM + "deployment_id"))
-    deployment = find_deployment(session, platform, deployment_id) or add_deployment(session, platform, deployment_id)
+    if deployment is None or deployment.deployment_id != deployment_id:
+        deployment = find_deployment(session, platform, deployment_id) or add_deployment(session, platform, deployment_id)
 
     user = session.scalar(select(User).where(User.platform_id == platform.id, User.sub == str(body["sub"])))
     if user is None:

@@ -103,7 +103,7 @@ class HardenedLaunch(FlaskMessageLaunch):
         audiences = aud if isinstance(aud, list) else [aud]
         if not audiences or not all(isinstance(a, str) and a for a in audiences):
             raise LtiException('"aud" is missing or malformed')
-        mine = [a for a in audiences if find_platform(self.tool_conf.session, iss, a) is not None]
+        mine = [a for a in audiences if self.tool_conf.lookup(iss, a) is not None]
         if not mine:
             raise LtiException("Unknown platform: the issuer and audience are not registered with this tool")
         if len(mine) != len(audiences):
@@ -328,7 +328,7 @@ def launch():
         _refuse("The launch message could not be read.", exc)
     platform = tool_conf.platform
     assert platform is not None
-    result = identity.record_launch(db.session, platform, body)
+    result = identity.record_launch(db.session, platform, body, tool_conf.deployment)
     db.session.commit()
     login_user(result.user)
     log.info("launch ok platform=%s deployment=%s course=%s user=%s role=%s type=%s",

@@ -110,10 +110,12 @@ def platform_origins() -> list[str]:
     return origins
 
 
-def build_registration(session: Session, platform: Platform) -> Registration:
-    """A fresh pylti1p3 Registration (they are mutated with fetched key sets, so never shared)."""
-    key = keys.signing_key(session)
-    return (
+def build_registration(session: Session, platform: Platform, *, with_tool_keys: bool = True) -> Registration:
+    """A fresh pylti1p3 Registration (they are mutated with fetched key sets, so never shared).
+
+    Validating a launch needs only the platform's side; the tool's keys (which cost a query) are set for
+    service calls and deep-linking answers."""
+    registration = (
         Registration()
         .set_issuer(platform.issuer)
         .set_client_id(platform.client_id)
@@ -121,9 +123,11 @@ def build_registration(session: Session, platform: Platform) -> Registration:
         .set_auth_token_url(platform.auth_token_url)
         .set_auth_audience(platform.auth_audience)  # type: ignore[arg-type]
         .set_key_set_url(platform.key_set_url)
-        .set_tool_private_key(key.private_key_pem)
-        .set_tool_public_key(key.public_key_pem)
     )
+    if with_tool_keys:
+        key = keys.signing_key(session)
+        registration.set_tool_private_key(key.private_key_pem).set_tool_public_key(key.public_key_pem)
+    return registration
 
 
 class DatabaseToolConf(ToolConfAbstract):
@@ -137,6 +141,15 @@ class DatabaseToolConf(ToolConfAbstract):
         super().__init__()
         self.session = session
         self.platform: Platform | None = None
+        self.deployment: Deployment | None = None
+        self._platforms: dict[tuple[str, str | None], Platform | None] = {}
+
+    def lookup(self, iss: str, client_id: str | None) -> Platform | None:
+        """find_platform, once per (issuer, client_id) for the life of this launch or login."""
+        key = (iss, client_id)
+        if key not in self._platforms:
+            self._platforms[key] = find_platform(self.session, iss, client_id)
+        return self._platforms[key]
 
     def check_iss_has_one_client(self, iss: str) -> bool:
         return False
@@ -145,22 +158,21 @@ class DatabaseToolConf(ToolConfAbstract):
         return True
 
     def find_registration_by_issuer(self, iss: str, *args, **kwargs) -> Registration | None:
-        platform = find_platform(self.session, iss, None)
-        return self._registration(platform)
+        return self._registration(self.lookup(iss, None))
 
     def find_registration_by_params(self, iss: str, client_id: str, *args, **kwargs) -> Registration | None:
-        platform = find_platform(self.session, iss, client_id)
-        return self._registration(platform)
+        return self._registration(self.lookup(iss, client_id))
 
     def _registration(self, platform: Platform | None) -> Registration | None:
         self.platform = platform
-        return build_registration(self.session, platform) if platform else None
+        # Login and launch validation never sign anything: no tool key needed.
+        return build_registration(self.session, platform, with_tool_keys=False) if platform else None
 
     def find_deployment(self, iss: str, deployment_id: str) -> LtiDeployment | None:
         return None
 
     def find_deployment_by_params(self, iss: str, deployment_id: str, client_id: str, *args, **kwargs):
-        platform = find_platform(self.session, iss, client_id)
+        platform = self.lookup(iss, client_id)
         if platform is None or not deployment_id:
             return None
         deployment = find_deployment(self.session, platform, deployment_id)
@@ -168,6 +180,7 @@ class DatabaseToolConf(ToolConfAbstract):
                 current_app.config["LTI_AUTO_REGISTER_DEPLOYMENTS"] and platform.product_family == "canvas":
             # Canvas dynamic registration tells us the deployment only at the first (signed) launch.
             deployment = add_deployment(self.session, platform, deployment_id)
+        self.deployment = deployment
         return LtiDeployment().set_deployment_id(deployment_id) if deployment else None
 
     def get_jwks(self, iss: str | None = None, client_id: str | None = None, **kwargs):

@@ -24,7 +24,7 @@ def make_cache(config: Any) -> BaseCache:
         import redis
 
         client = redis.Redis.from_url(config["REDIS_URL"])
-        return RedisCache(host=client, key_prefix="cop:")
+        return RedisCache(host=client, key_prefix=config.get("CACHE_KEY_PREFIX") or "cop:")
     return FileSystemCache(config["STATE_CACHE_DIR"], threshold=20000, default_timeout=3600)
 
 

@@ -42,7 +42,8 @@ INSTRUCTOR = LIS + "membership#Instructor"
 TEACHING_ASSISTANT = LIS + "membership/Instructor#TeachingAssistant"
 LEARNER = LIS + "membership#Learner"
 MENTOR = LIS + "membership#Mentor"
-TEST_USER = LIS + "system/person#TestUser"
+# Canvas sends the Test Student as an LTI system role (not a LIS one).
+TEST_USER = "http://purl.imsglobal.org/vocab/lti/system/person#TestUser"
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"

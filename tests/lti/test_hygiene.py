@@ -71,7 +71,8 @@ def test_a_proxys_request_id_is_kept_but_an_odd_one_is_replaced(forge):
 
 
 @pytest.fixture
-def failing_app(throwaway_app, db_url):
+def failing_app(app, throwaway_app, db_url):
+    # `app` first: it builds the tables of this run's database, which the second app shares.
     app = throwaway_app(DATABASE_URL=db_url)
 
     @app.route("/boom")

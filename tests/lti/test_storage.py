@@ -2,6 +2,8 @@
 fallback, and the launch state on Redis."""
 from __future__ import annotations
 
+import uuid
+
 import base64
 import json
 import re
@@ -186,11 +188,24 @@ def test_session_check_and_continue_refuse_unknown_tokens(forge):
 def redis_cache(app, monkeypatch):
     """The live app's launch storage on Redis (database 15), as in production."""
     client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    cache = storage.make_cache({"REDIS_URL": REDIS_URL})
+    # A prefix of its own: parallel test runs (xdist workers, other checkouts) share this Redis database.
+    prefix = f"cop-test-{uuid.uuid4().hex[:8]}:"
+    cache = storage.make_cache({"REDIS_URL": REDIS_URL, "CACHE_KEY_PREFIX": prefix})
     monkeypatch.setitem(app.extensions, "lti_tool.cache", cache)
-    yield client
-    client.flushdb()
+    yield _Prefixed(client, prefix)
+    for key in client.scan_iter(prefix + "*"):
+        client.delete(key)
+
+
+class _Prefixed:
+    """The test's view of Redis: key patterns written as "cop:..." are looked up under its own prefix."""
+
+    def __init__(self, client, prefix):
+        self.client, self.prefix = client, prefix
+
+    def keys(self, pattern):
+        keys = self.client.keys(self.prefix + pattern.removeprefix("cop:"))
+        return [b"cop:" + k[len(self.prefix):] for k in keys]
 
 
 def test_launch_works_with_its_state_on_redis(forge, redis_cache):
