@@ -4,7 +4,8 @@ BIN    := $(VENV)/bin
 PYTHON ?= python3
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
-PYTEST_ARGS ?=
+# Two workers: the machines have two cores, and every test builds its own data.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test install system-deps bench clean
 
