@@ -87,7 +87,7 @@ def install_request_hooks(app: Flask) -> None:
         csp = (
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; "
             "font-src 'self'; connect-src 'self'; form-action 'self' https: http:; base-uri 'none'; "
-            "object-src 'none'; frame-src 'self' https:; "
+            "object-src 'none'; frame-src 'self' https://www.youtube-nocookie.com https://player.vimeo.com; "
             f"frame-ancestors {_frame_ancestors()}"
         )
         response.headers.setdefault("Content-Security-Policy", csp)

@@ -12,6 +12,14 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from lti_tool.modules.models import CompletionRule, GradeMode, ItemKind, ItemRelease, ReflectionVisibility, ReleaseRule
 
 
+def _int(value) -> int:
+    """An id from a select; anything else (an empty choice) is 0, "none"."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -25,11 +33,11 @@ class ModuleForm(FlaskForm):
     title = StringField("Title", validators=[DataRequired(message="Give the module a title."), Length(max=200)])
     overview = TextAreaField("Overview", validators=[Length(max=20000)],
                              description="Markdown: **bold**, *italic*, lists, links.")
-    cohort_ids = MultiCheckboxField("Cohorts it is for", coerce=int, validate_choice=False)
+    cohort_ids = MultiCheckboxField("Cohorts it is for", coerce=_int, validate_choice=False)
     release_rule = RadioField("It opens", default=ReleaseRule.by_hand.value,
                               choices=[(r.value, r.label) for r in ReleaseRule])
     released = BooleanField("Released now (when it opens by hand)")
-    after_module_id = SelectField("Module to finish first", coerce=int, validate_choice=False, default=0,
+    after_module_id = SelectField("Module to finish first", coerce=_int, validate_choice=False, default=0,
                                   description="Used when the module opens after another one is finished.")
     grade_mode = RadioField("Grade", default=GradeMode.none.value, choices=[(g.value, g.label) for g in GradeMode])
     score_maximum = DecimalField("Maximum score", default=100, places=0,
@@ -44,13 +52,14 @@ class ItemForm(FlaskForm):
     embed = BooleanField("Show the video in the page (YouTube or Vimeo)", default=True)
     upload = FileField("File", description="PDF, images, Office documents or plain text.")
     remove_file = BooleanField("Remove the uploaded file")
-    reading_id = SelectField("Reading of the book study", coerce=int, validate_choice=False, default=0)
-    thread_id = SelectField("Thread of the book study", coerce=int, validate_choice=False, default=0)
+    reading_id = SelectField("Reading of the book study", coerce=_int, validate_choice=False, default=0)
+    thread_id = SelectField("Thread of the book study", coerce=_int, validate_choice=False, default=0)
     minutes = IntegerField("Time estimate (minutes)", default=10,
                            validators=[InputRequired(message="Give a time estimate in minutes."),
                                        NumberRange(0, 600, "Between 0 and 600 minutes.")])
     required = BooleanField("Required to finish the module", default=True)
-    completion_rule = SelectField("Done when", choices=[(r.value, r.label) for r in CompletionRule])
+    completion_rule = SelectField("Done when", choices=[(r.value, r.label) for r in CompletionRule],
+                                  validate_choice=False)
     release = RadioField("It opens", default=ItemRelease.with_module.value,
                          choices=[(r.value, r.label) for r in ItemRelease])
     reflection_visibility = RadioField("Who reads the reflections",
@@ -70,11 +79,11 @@ class FeedbackForm(FlaskForm):
 
 
 class CopyToCohortForm(FlaskForm):
-    cohort_id = SelectField("Copy to cohort", coerce=int, validate_choice=False)
+    cohort_id = SelectField("Copy to cohort", coerce=_int, validate_choice=False)
 
 
 class CopyProgramForm(FlaskForm):
-    program_id = SelectField("Copy every module into", coerce=int, validate_choice=False)
+    program_id = SelectField("Copy every module into", coerce=_int, validate_choice=False)
 
 
 class SettingsForm(FlaskForm):

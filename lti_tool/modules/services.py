@@ -725,6 +725,7 @@ VIDEO_HOSTS = {
                 "youtube-nocookie.com"),
     "vimeo": ("vimeo.com", "www.vimeo.com", "player.vimeo.com"),
 }
+PROVIDER_NAMES = {"youtube": "YouTube", "vimeo": "Vimeo"}
 _YOUTUBE_ID = re.compile(r"^[A-Za-z0-9_-]{6,20}$")
 _VIMEO_ID = re.compile(r"^\d{3,12}$")
 
@@ -811,7 +812,7 @@ def save_item(session: Session, viewer: Viewer, module: Module, item: ModuleItem
         if embed:
             provider, video_id = parse_video(url)
             if provider not in allowed_video_providers():
-                names = " or ".join(p.capitalize() for p in allowed_video_providers())
+                names = " or ".join(PROVIDER_NAMES[p] for p in allowed_video_providers())
                 raise ModuleInputError(f"Only {names} videos can be shown in the page. Give a {names} address, or "
                                        "untick “Show the video in the page” to link to it instead.", "url")
     if kind is ItemKind.reading and not url and not reading_id:

@@ -314,7 +314,7 @@ def _save_item(viewer, form, module, item, kind: ItemKind):
         saved = services.save_item(
             db.session, viewer, module, item, kind=kind, title=form.title.data, body=form.body.data or "",
             url=form.url.data or "", embed=form.embed.data, minutes=form.minutes.data, required=form.required.data,
-            completion_rule=CompletionRule(form.completion_rule.data) if form.completion_rule.data else None,
+            completion_rule=next((r for r in CompletionRule if r.value == form.completion_rule.data), None),
             release=ItemRelease(form.release.data),
             reflection_visibility=ReflectionVisibility(form.reflection_visibility.data),
             reading_id=form.reading_id.data or None, thread_id=form.thread_id.data or None, linked_title=linked,

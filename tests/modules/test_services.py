@@ -94,7 +94,7 @@ def test_a_release_date_outside_the_program_year_is_refused(world):
 def test_a_video_from_a_provider_not_on_the_list_is_refused_for_embedding_but_fine_as_a_link(world):
     module = world.module(items=())
     lena = world.viewer("Lena")
-    with pytest.raises(ms.ModuleInputError, match="Only Youtube or Vimeo videos"):
+    with pytest.raises(ms.ModuleInputError, match="Only YouTube or Vimeo videos"):
         ms.save_item(world.session, lena, module, kind=ItemKind.video, title="Talk",
                      url="https://videos.example.com/watch/1", embed=True)
     assert module.items == []
