@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import hmac
 import io
+import re
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Iterable
@@ -31,6 +32,7 @@ from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Pr
 from lti_tool.programs.services import can_manage_cohort, get_cohort, is_lead
 
 MAX_POST_CHARS_DEFAULT = 20_000
+_AVATAR_URL = re.compile(r"https://[^\s\"'<>`]{1,1000}")
 
 
 class InvalidInput(DomainError):
@@ -220,8 +222,8 @@ def shown_name(viewer: Viewer, thread: Thread | None, membership: Membership | N
 
 
 def shows_avatar(viewer: Viewer, thread: Thread | None, membership: Membership) -> bool:
-    picture = (membership.user.picture or "").lower()
-    if not picture.startswith("https://"):
+    picture = membership.user.picture or ""
+    if not _AVATAR_URL.fullmatch(picture):   # https only, and nothing that could end an attribute
         return False
     return not (thread is not None and thread.anonymous_to_peers and not viewer.manages
                 and membership.id != viewer.id and membership.role is not CourseRole.facilitator)
