@@ -233,3 +233,39 @@ def email_enabled_for(session: Session, program: Program) -> bool:
     from lti_tool.discussions.services import program_settings
 
     return smtp_configured() and program_settings(session, program).email_enabled
+
+
+# -- background delivery: never inside the request that wrote the post ------------------------------------------
+
+from huey import crontab  # noqa: E402
+
+from lti_tool.jobs import periodic, task  # noqa: E402
+
+
+def _run(fn) -> int:
+    from lti_tool.db import db
+
+    session = db.new_session()
+    try:
+        sent = fn(session)
+        session.commit()
+        return sent
+    finally:
+        session.close()
+
+
+@task(retries=2, retry_delay=60)
+def send_event_emails_task() -> int:
+    return _run(send_event_emails)
+
+
+@periodic(crontab(minute="*/5"))
+def sweep_event_emails() -> int:
+    """Whatever a lost task left behind goes out within five minutes."""
+    return _run(send_event_emails)
+
+
+@periodic(crontab(minute="0", hour="12"))
+def daily_digests() -> int:
+    """Once a day (12:00 UTC: morning across the Americas, afternoon in Europe)."""
+    return _run(send_digests)

@@ -66,14 +66,15 @@ def _thread_url(viewer: s.Viewer, thread_id: int, **kw) -> str:
 
 
 def _after_post_commit() -> None:
-    """Per-event emails go once the change is committed (failures are logged, never shown as errors)."""
+    """Per-event emails go from a background task once the change is committed (never in the request)."""
+    if not notify.smtp_configured():
+        return
     try:
-        if notify.smtp_configured() and notify.send_event_emails(db.session):
-            db.session.commit()
-        elif notify.smtp_configured():
-            db.session.commit()
-    except Exception:  # noqa: BLE001 - email is best effort; the post is saved
-        db.session.rollback()
+        notify.send_event_emails_task()
+    except Exception:  # noqa: BLE001 - the queue being down must not fail the post; the sweep sends it later
+        import logging
+
+        logging.getLogger(__name__).exception("could not enqueue notification emails")
 
 
 # -- entry: the cohorts I can open ----------------------------------------------------------------------------
