@@ -2,13 +2,14 @@
 sign-up (open, application, invitation), rosters, small groups, and facilitator proposals."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from jinja2 import pass_context
 
 from lti_tool.auth import require_course_role
 from lti_tool.db import db, utcnow
 from lti_tool.lti.deep_linking import PlaceableItem, register_target
 from lti_tool.lti.models import CourseRole
-from lti_tool.programs import services
+from lti_tool.programs import home as home_pages, services
 from lti_tool.programs.forms import (
     ActionForm, AutoGroupsForm, CohortForm, PersonForm, ProgramForm, ProposalForm, ProposalReviewForm,
     QuestionsForm, ReviewForm, SmallGroupForm, application_form,
@@ -45,22 +46,30 @@ def _person_label(membership) -> str:
 @bp.route("/")
 @require_course_role()
 def home(membership):
+    """The landing page after every launch: one page per role (lead, cohort facilitator, participant,
+    observer), each assembled by ``programs.home`` in a fixed number of queries."""
     program = services.program_for_course(db.session, membership.course)
     if program is None:
         program = services.ensure_program(db.session, membership)
         db.session.commit()
     if program is None:
         return render_template("programs/home.html", membership=membership, course=membership.course,
-                               program=None)
-    summaries = services.cohort_summaries(db.session, program)
+                               program=None, kind=None)
+    kind = home_pages.page_kind(db.session, program, membership)
+    build = {"lead": home_pages.lead_home, "facilitator": home_pages.facilitator_home}.get(
+        kind, home_pages.participant_home)
     return render_template(
-        "programs/home.html", membership=membership, course=membership.course, program=program,
-        summaries=summaries, seats=services.my_seats(db.session, membership, program),
-        positions=services.my_waitlist_positions(db.session, membership, program),
-        applications=services.my_applications(db.session, membership, program),
-        facilitated=services.facilitated_cohort_ids(db.session, membership),
-        lead=services.is_lead(program, membership), proposals_open=services.proposals_open(program),
-        ordinal=services.ordinal, local=lambda v: services.to_local(program, v))
+        "programs/home.html", membership=membership, course=membership.course, program=program, kind=kind,
+        page=build(db.session, program, membership), heading=home_pages.heading(program, membership.course),
+        proposals_open=services.proposals_open(program), ordinal=services.ordinal,
+        local=lambda v: services.to_local(program, v))
+
+
+@bp.app_template_test("endpoint")
+@pass_context   # evaluated at render time: Jinja would otherwise fold a test on a literal at compile time
+def _is_endpoint(context, name: str) -> bool:
+    """``{% if "attendance.home" is endpoint %}``: links to features that are not installed are left out."""
+    return name in current_app.view_functions
 
 
 @bp.route("/program", methods=["GET", "POST"])
