@@ -19,6 +19,7 @@ from typing import Iterable, Sequence
 
 from flask import current_app
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lti_tool.attendance.models import (
@@ -77,12 +78,16 @@ def ensure_statuses(session: Session, program: Program) -> list[AttendanceStatus
     statuses = list(session.scalars(select(AttendanceStatus).where(AttendanceStatus.program_id == program.id)
                                     .order_by(AttendanceStatus.position, AttendanceStatus.id)))
     if not statuses:
-        for position, (key, label, kind, points) in enumerate(DEFAULT_STATUSES):
-            status = AttendanceStatus(program_id=program.id, key=key, label=label, kind=kind, points=points,
-                                      position=position)
-            session.add(status)
-            statuses.append(status)
-        session.flush()
+        try:
+            # A savepoint: two first visits at once both try; the loser reads the winner's rows.
+            with session.begin_nested():
+                for position, (key, label, kind, points) in enumerate(DEFAULT_STATUSES):
+                    session.add(AttendanceStatus(program_id=program.id, key=key, label=label, kind=kind,
+                                                 points=points, position=position))
+        except IntegrityError:
+            pass
+        statuses = list(session.scalars(select(AttendanceStatus).where(AttendanceStatus.program_id == program.id)
+                                        .order_by(AttendanceStatus.position, AttendanceStatus.id)))
     return statuses
 
 
@@ -347,11 +352,21 @@ def _set_record(session: Session, by: Membership | None, meeting: Meeting, membe
     note = None if note is None else note.strip()[:2000]
     if record is not None and record.status_id == status.id and (note is None or note == record.note):
         return record
-    previous = record.status_id if record is not None else None
     if record is None:
-        record = AttendanceRecord(meeting_id=meeting.id, membership_id=member.id, status_id=status.id,
-                                  note=note or "", source=source)
-        session.add(record)
+        try:
+            # Two marks of the same person at once (a quick double tap): the second one updates the first's row.
+            with session.begin_nested():
+                record = AttendanceRecord(meeting_id=meeting.id, membership_id=member.id, status_id=status.id,
+                                          note=note or "", source=source, marked_at=now)
+                session.add(record)
+                session.flush()
+            previous = None
+        except IntegrityError:
+            record = session.scalar(select(AttendanceRecord).where(AttendanceRecord.meeting_id == meeting.id,
+                                                                   AttendanceRecord.membership_id == member.id))
+            previous = record.status_id
+    else:
+        previous = record.status_id
     record.status_id, record.status = status.id, status
     if note is not None:
         record.note = note

@@ -37,8 +37,7 @@ def _program(membership: Membership) -> Program:
     if program is None:
         raise NotFound("This course's program is not set up yet. Come back once a facilitator has opened the tool.")
     services.ensure_statuses(db.session, program)
-    if db.session.new or db.session.dirty:
-        db.session.commit()
+    db.session.commit()   # what ensure_* created is flushed already, so neither new nor dirty: always commit
     return program
 
 

@@ -35,10 +35,19 @@
     if (counter) counter.textContent = String(marked);
   }
 
+  // One request at a time per person, so two quick changes arrive in the order they were made.
+  var inflight = {};
   function send(member, change) {
     var all = pending();
     all[member] = change;
-    keep(all);
+    keep(all);   // kept until the server confirms it: a closed page loses nothing
+    var previous = inflight[member] || Promise.resolve();
+    var next = previous.then(function () { return post(member, change); });
+    inflight[member] = next;
+    return next;
+  }
+
+  function post(member, change) {
     say(member, "Saving…");
     var body = new URLSearchParams();
     body.set("membership_id", member);
