@@ -79,6 +79,11 @@ class SessionLine:
     def audience(self) -> str:
         return self.meeting.cohort.name if self.meeting.cohort else "Whole program"
 
+    @property
+    def title_names_audience(self) -> bool:
+        """"Principals: monthly session" already says whose session it is."""
+        return self.meeting.cohort is not None and self.meeting.cohort.name.lower() in self.meeting.title.lower()
+
 
 def session_line(meeting: Meeting, program_tz: ZoneInfo, viewer_tz: ZoneInfo) -> SessionLine:
     mine = describe_time(meeting.starts_at, meeting.ends_at, viewer_tz, viewer_tz)
