@@ -320,7 +320,10 @@ def me(membership):
 def person(membership, membership_id):
     program = _program(membership)
     record = services.personal_record(db.session, membership, program, membership_id)
+    settings = services.get_settings(db.session, program)
+    now = utcnow()
     return render_template("attendance/person.html", record=record, own=membership_id == membership.id,
+                           checkin_open=lambda m: services.checkin_open(settings, m, now),
                            **_common(program, membership))
 
 
