@@ -896,8 +896,8 @@ def move_post(session: Session, viewer: Viewer, post: Post, target: Thread) -> i
     _log(session, viewer, "move", post=post, reason=f"from “{source.title}” to “{target.title}”")
     session.flush()
     session.expire(post)
-    authors = session.scalars(select(Membership).join(Post, Post.author_id == Membership.id)
-                              .where(Post.id.in_(moving)).distinct()).all()
+    author_ids = select(Post.author_id).where(Post.id.in_(moving))
+    authors = session.scalars(select(Membership).where(Membership.id.in_(author_ids))).all()
     for author in authors:
         _rescore(session, source, author)
         _rescore(session, target, author)
