@@ -441,3 +441,52 @@ def test_the_thread_page_and_the_cohort_home_cost_the_same_queries_at_any_size(a
             assert ann.get(setup.base).status_code == 200
         counts.append((thread_q.count, home_q.count))
     assert counts[0] == counts[1]
+
+
+def test_every_page_renders_for_the_facilitator_and_the_lead(app, lti, setup):
+    ann = lti(P1)
+    post(ann, setup, "Version one")
+    pid = last_post_id(app)
+    edit = ann.get(f"{setup.base}/posts/{pid}/edit")
+    ann.submit(edit, index=len(forms(edit.text)) - 1, body="Version two")
+    fac, lead = lti(FAC), lti(LEAD)
+    c = f"/c/{setup.cid}/discussions"
+    for browser, path, marker in [
+        (lead, f"{c}/", "Books"), (lead, f"{c}/books/new", "Add a book"), (lead, f"{c}/books/{setup.book_id}/edit", "Edit"),
+        (lead, f"{c}/books/{setup.book_id}", "Reading schedule"), (lead, f"{c}/readings/{setup.reading_id}/edit", "Chapter 1"),
+        (fac, setup.base, "This week's reading"), (fac, f"{setup.base}/threads/new", "Start a thread"),
+        (fac, f"{setup.base}/moderation", "Moderation"), (fac, f"{setup.base}/notifications", "Notifications"),
+        (fac, f"{setup.base}/search?q=version", "1 result<"), (fac, f"{setup.base}/posts/{pid}/revisions", "Version one"),
+        (fac, f"{setup.base}/posts/{pid}/move", "Move"), (fac, f"{setup.base}/participation", "Participation"),
+        (fac, f"{setup.base}/notifications/badge", "dsc-badge"), (ann, f"{setup.base}/participation", "Where you stand"),
+    ]:
+        page = browser.get(path)
+        assert page.status_code == 200 and marker in page.text, path
+    assert ann.get(f"{setup.base}/posts/{pid}/revisions").status_code == 403
+
+
+def test_shifting_the_schedule_through_the_book_page(app, lti, setup):
+    lead = lti(LEAD)
+    page = lead.get(f"/c/{setup.cid}/discussions/books/{setup.book_id}")
+    index = next(i for i, f in enumerate(forms(page.text)) if f.action.endswith("/shift"))
+    with app.app_context():
+        from lti_tool.discussions.models import Reading
+
+        before = [r.starts_on for r in db.session.scalars(select(Reading).order_by(Reading.id))]
+    moved = lead.submit(page, index=index, days="7")
+    assert "2 readings moved by 7 days" in moved.text
+    with app.app_context():
+        after = [r.starts_on for r in db.session.scalars(select(Reading).order_by(Reading.id))]
+    assert after == [d + dt.timedelta(days=7) for d in before]
+
+
+def test_a_placed_book_study_link_opens_the_cohort_of_a_participant(app, lti, setup):
+    from lti_tool.sandbox import services as sb
+
+    with app.app_context():
+        course = sb.get_course(db.session, sb.first_platform(db.session), "demo-course")
+        link = sb.add_resource_link(db.session, course, "Book study", custom={"target": "bookstudy"})
+        db.session.commit()
+        link_id = link.resource_link_id
+    landed = lti(P1, link=link_id)
+    assert landed.last.url.endswith(setup.base)
