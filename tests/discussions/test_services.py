@@ -528,3 +528,19 @@ def test_search_leaves_out_hidden_and_removed_posts_and_other_cohorts(world, boo
     assert [p.id for p in s.search_posts(world.session, pat, "restorative")] == [keep.id]
     assert {p.id for p in s.search_posts(world.session, fay, "RESTORATIVE")} == {keep.id, hidden.id}
     assert s.search_posts(world.session, pat, "100%_") == []
+
+
+def test_notifications_about_a_post_later_hidden_or_removed_drop_out_of_the_list_and_count(world, book):
+    thread = reading_thread(world, book)
+    pat, ann, fay = world.viewer("Pat"), world.viewer("Ann"), world.viewer("Fay")
+    mine = s.create_post(world.session, pat, thread, "Pat's post")
+    rude = s.create_post(world.session, ann, thread, "a rude reply", parent=mine)
+    s.create_post(world.session, ann, thread, "a kind reply", parent=mine)
+    assert notify.unread_notification_count(world.session, pat) == 2
+    s.set_hidden(world.session, fay, rude, True, "Not respectful")
+    assert notify.unread_notification_count(world.session, pat) == 1
+    assert [n.post_id for n in notify.notifications(world.session, pat)] != [rude.id]
+    notify.mark_notifications_read(world.session, pat)
+    assert notify.unread_notification_count(world.session, pat) == 0
+    # Ann, the author, is told why her post was hidden.
+    assert [n.kind for n in notify.notifications(world.session, ann)] == [NotificationKind.hidden]
