@@ -62,7 +62,7 @@ def test_a_launch_from_the_sandbox_lands_on_the_program_page_saying_who_where_an
     assert name in identity
     assert COURSE_TITLE in identity
     assert re.search(re.escape(role_label), identity, re.IGNORECASE), identity
-    assert COURSE_TITLE in frame.locator("main h1").inner_text()
+    assert COURSE_TITLE in frame.locator("main").inner_text()   # under the program heading, or the h1 before set-up
     assert not page.console_errors, page.console_errors
 
     check_axe(frame, f"landing page in the sandbox frame ({slug})")
