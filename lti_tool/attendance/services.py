@@ -19,7 +19,6 @@ from typing import Iterable, Sequence
 
 from flask import current_app
 from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lti_tool.attendance.models import (
@@ -71,6 +70,15 @@ class WrongCode(DomainError):
     title = "That code is not right"
 
 
+def _insert_ignoring_conflicts(session: Session, model, rows: list[dict]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on PostgreSQL and SQLite (no savepoints: pysqlite's are unreliable)."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(model).values(rows).on_conflict_do_nothing())
+
+
 # ---- program setup ----------------------------------------------------------------------------------------
 
 def ensure_statuses(session: Session, program: Program) -> list[AttendanceStatus]:
@@ -78,14 +86,10 @@ def ensure_statuses(session: Session, program: Program) -> list[AttendanceStatus
     statuses = list(session.scalars(select(AttendanceStatus).where(AttendanceStatus.program_id == program.id)
                                     .order_by(AttendanceStatus.position, AttendanceStatus.id)))
     if not statuses:
-        try:
-            # A savepoint: two first visits at once both try; the loser reads the winner's rows.
-            with session.begin_nested():
-                for position, (key, label, kind, points) in enumerate(DEFAULT_STATUSES):
-                    session.add(AttendanceStatus(program_id=program.id, key=key, label=label, kind=kind,
-                                                 points=points, position=position))
-        except IntegrityError:
-            pass
+        # Two first visits at once both try: the loser's rows are skipped by the unique (program, key).
+        _insert_ignoring_conflicts(session, AttendanceStatus, [
+            {"program_id": program.id, "key": key, "label": label, "kind": kind, "points": points, "position": i}
+            for i, (key, label, kind, points) in enumerate(DEFAULT_STATUSES)])
         statuses = list(session.scalars(select(AttendanceStatus).where(AttendanceStatus.program_id == program.id)
                                         .order_by(AttendanceStatus.position, AttendanceStatus.id)))
     return statuses
@@ -353,18 +357,15 @@ def _set_record(session: Session, by: Membership | None, meeting: Meeting, membe
     if record is not None and record.status_id == status.id and (note is None or note == record.note):
         return record
     if record is None:
-        try:
-            # Two marks of the same person at once (a quick double tap): the second one updates the first's row.
-            with session.begin_nested():
-                record = AttendanceRecord(meeting_id=meeting.id, membership_id=member.id, status_id=status.id,
-                                          note=note or "", source=source, marked_at=now)
-                session.add(record)
-                session.flush()
-            previous = None
-        except IntegrityError:
-            record = session.scalar(select(AttendanceRecord).where(AttendanceRecord.meeting_id == meeting.id,
-                                                                   AttendanceRecord.membership_id == member.id))
-            previous = record.status_id
+        # Two marks of the same person at once (a quick double tap): INSERT … ON CONFLICT DO NOTHING, then the
+        # row is read back, so the second one updates the first's row instead of failing.
+        _insert_ignoring_conflicts(session, AttendanceRecord, [
+            {"meeting_id": meeting.id, "membership_id": member.id, "status_id": status.id, "note": "",
+             "source": source, "marked_at": now}])
+        record = session.scalar(select(AttendanceRecord).where(AttendanceRecord.meeting_id == meeting.id,
+                                                               AttendanceRecord.membership_id == member.id)
+                                .execution_options(populate_existing=True))
+        previous = None if not record.changes else record.status_id
     else:
         previous = record.status_id
     record.status_id, record.status = status.id, status
@@ -374,7 +375,7 @@ def _set_record(session: Session, by: Membership | None, meeting: Meeting, membe
     record.marked_by_id = by.id if by else None
     record.marked_at = now
     session.flush()
-    session.add(AttendanceChange(record_id=record.id, changed_by_id=by.id if by else None, changed_at=now,
+    session.add(AttendanceChange(record=record, changed_by_id=by.id if by else None, changed_at=now,
                                  from_status_id=previous, to_status_id=status.id,
                                  note=record.note, source=source))
     session.flush()
