@@ -389,9 +389,10 @@ def item_action(membership, item_id: int, action: str):
     db.session.commit()
     if moved:
         flash(f"Moved “{title}” {action}.", "success")
-    # Focus comes back to the same button (app keeps the anchor), so Move up can be pressed again.
+    # Focus comes back to the same button (static/js/modules.js), so Move up can be pressed again.
+    # No #fragment here: scrolling to it would take the focus away from the button again.
     return redirect(url_for("modules.module", course_id=viewer.program.course_id, module_id=module_id,
-                            focus=f"{action}-{item_id}") + f"#item-{item_id}")
+                            focus=f"{action}-{item_id}"))
 
 
 @bp.get("/items/<int:item_id>")

@@ -16,6 +16,6 @@
       var other = document.getElementById((focus.indexOf("up") === 0 ? "down-" : "up-") + focus.split("-")[1]);
       button = other && !other.disabled ? other : null;
     }
-    if (button) button.focus();
+    if (button) { button.focus(); button.scrollIntoView({block: "center"}); }
   }
 })();

@@ -1,0 +1,158 @@
+"""Modules in a real Chromium, launched from the sandbox LMS: a participant works through a module (a page, a
+video, a reflection that unlocks after the video, their progress); a facilitator reorders items with the
+keyboard only. Each page: no serious/critical axe violations, nothing wider than 360 px, screenshots."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from lti_tool.db import db
+from lti_tool.lti.models import Course, Membership, User
+from lti_tool.modules import services as ms
+from lti_tool.modules.models import CompletionRule, ItemKind, ItemRelease, ModuleItem
+from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
+from tests.browser.conftest import VIEWPORT
+from tests.browser.helpers import check_axe, horizontal_overflow, screenshots
+
+
+def launch(page, base_url: str, user: str) -> int:
+    page.goto(f"{base_url}/sandbox/launch?user={user}&course=demo-course&kind=resource&flavour=canvas")
+    page.wait_for_url(re.compile(r"/c/\d+/"))
+    return int(re.search(r"/c/(\d+)/", page.url).group(1))
+
+
+def look(page, name: str) -> None:
+    check_axe(page, name)
+    page.set_viewport_size({"width": 360, "height": 800})
+    try:
+        check_axe(page, name + " at 360 px")
+        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 360 px"
+    finally:
+        page.set_viewport_size(VIEWPORT)
+    screenshots(page, name)
+
+
+@pytest.fixture
+def person(browser):
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport=VIEWPORT)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def week(app, tmp_path):
+    """After the lead's launch: cohort Alpha (facilitator-2; participant-1) and a module of four items."""
+    app.config["UPLOAD_DIR"] = str(tmp_path / "uploads")
+
+    def build():
+        with app.app_context():
+            s = db.session
+            by_sub = {m.user.sub: m for m in s.scalars(select(Membership).join(User))}
+            lead = by_sub["demo-facilitator-1"]
+            program = s.scalar(select(Program).where(Program.course_id == lead.course_id))
+            program.settings = {"leads": [lead.id]}
+            alpha = Cohort(program=program, name="Alpha")
+            s.add(alpha)
+            s.flush()
+            if "demo-facilitator-2" in by_sub:
+                s.add(CohortFacilitator(cohort_id=alpha.id, membership_id=by_sub["demo-facilitator-2"].id))
+            s.add_all([CohortMember(cohort_id=alpha.id, membership_id=by_sub["demo-participant-1"].id,
+                                    status=SeatStatus.active)])
+            s.flush()
+            viewer = ms.viewer_for(s, lead, program)
+            module = ms.save_module(s, viewer, title="Week 1: Data meetings", released=True,
+                                    overview="This week we look at **data meetings** that lead to action.",
+                                    cohort_ids=[alpha.id])
+            ms.save_item(s, viewer, module, kind=ItemKind.page, title="Welcome", minutes=5,
+                         body="## Why this week\n\nMost data meetings end without a decision. Let's change that.")
+            ms.save_item(s, viewer, module, kind=ItemKind.video, title="Watch the talk", minutes=20,
+                         url="https://www.youtube.com/watch?v=dQw4w9WgXcQ", embed=True,
+                         completion_rule=CompletionRule.marked_done)
+            ms.save_item(s, viewer, module, kind=ItemKind.reflection, title="Reflect on your last meeting",
+                         minutes=25, body="What decision came out of your last data meeting?",
+                         release=ItemRelease.after_previous)
+            ms.save_item(s, viewer, module, kind=ItemKind.reading, title="Read chapter 2", minutes=40,
+                         url="https://example.org/chapter-2", completion_rule=CompletionRule.marked_done)
+            s.commit()
+            return module.id
+    return build
+
+
+def test_a_participant_works_through_a_module(page, person, live_server, sandbox, app, week):
+    base = live_server.url
+    cid = launch(page, base, "demo-facilitator-1")
+    other = person()
+    # No network here: the video player is answered by a stand-in page (an unanswered frame would hold up
+    # the page's own navigations in headless Chromium).
+    other.route("https://www.youtube-nocookie.com/**",
+                lambda route: route.fulfill(status=200, content_type="text/html", body="<p>Video player</p>"))
+    launch(other, base, "demo-participant-1")
+    launch(person(), base, "demo-facilitator-2")
+    mid = week()
+
+    other.goto(f"{base}/c/{cid}/modules/")
+    assert other.get_by_role("heading", name="My week").is_visible()
+    assert "Opens after you finish “Watch the talk”" in other.inner_text("main")
+    look(other, "modules-participant-checklist")
+
+    other.get_by_role("link", name="Welcome").first.click()
+    assert other.get_by_role("heading", name="Welcome", level=1).is_visible()
+    other.get_by_role("link", name="Watch the talk").click()
+    frame = other.locator("iframe[title='Video: Watch the talk']")
+    assert frame.get_attribute("src") == "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"
+    link = other.get_by_role("link", name=re.compile("Watch on Youtube"))
+    assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
+    assert "Locked" in other.inner_text(".mod-next")
+    other.get_by_role("button", name="Mark as done").press("Enter")
+    assert "is done" in other.inner_text(".app-flashes")
+    look(other, "modules-participant-video")
+    with other.expect_navigation():
+        other.locator(".mod-next a").press("Enter")      # the reflection is open now
+    other.get_by_role("textbox", name="Your reflection").fill("We agreed on one action per grade level. It held for a week.")
+    with other.expect_navigation():
+        other.get_by_role("button", name="Submit my reflection").press("Enter")
+    assert "Your reflection is submitted" in other.inner_text(".app-flashes")
+    assert "3 of 4 required items done" in other.inner_text("main")
+    look(other, "modules-participant-reflection")
+    other.goto(f"{base}/c/{cid}/modules/{mid}")
+    look(other, "modules-participant-module")
+
+
+def test_a_facilitator_authors_and_reorders_with_the_keyboard(page, person, live_server, sandbox, app, week):
+    base = live_server.url
+    cid = launch(page, base, "demo-facilitator-1")
+    launch(person(), base, "demo-participant-1")
+    mid = week()
+    page.goto(f"{base}/c/{cid}/modules/{mid}/items/new?kind=page")
+    page.get_by_label("Title").fill("Before you start")
+    page.get_by_label("Time estimate (minutes)").fill("5")
+    look(page, "modules-item-form")
+    page.get_by_role("button", name="Save the item").click()
+    assert "Saved “Before you start”" in page.inner_text(".app-flashes")
+    with app.app_context():
+        last = db.session.scalar(select(ModuleItem.id).where(ModuleItem.title == "Before you start"))
+    # Keyboard only: focus the new item's Move up button and press Enter twice.
+    page.focus(f"#up-{last}")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(f"focus=up-{last}"))
+    assert page.evaluate("document.activeElement.id") == f"up-{last}"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    titles = page.locator(".mod-item h3").all_inner_texts()
+    assert titles.index("Before you start") == 2
+    look(page, "modules-facilitator-module")
+    page.goto(f"{base}/c/{cid}/modules/{mid}/progress")
+    assert page.locator("table caption").is_visible()
+    look(page, "modules-progress-grid")
+    page.goto(f"{base}/c/{cid}/modules/")
+    look(page, "modules-facilitator-index")
