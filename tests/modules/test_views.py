@@ -210,10 +210,11 @@ def test_participants_and_facilitators_see_only_their_cohorts_and_nothing_across
     assert fac2.get(f"/c/{cid}/modules/{bid}").status_code == 404
     assert fac2.get(f"/c/{cid}/modules/{bid}/progress").status_code == 404
     assert browsers["demo-participant-1"].get(f"/c/{cid}/modules/{mid}/progress").status_code == 403
-    outsider = lti(LEAD, course="other-course")
-    other_cid = member(app, LEAD, "other-course").course_id
+    outsider = lti("other-facilitator-1", course="other-course")
+    other_cid = member(app, "other-facilitator-1", "other-course").course_id
     assert outsider.get(f"/c/{other_cid}/modules/{mid}").status_code == 404
     assert outsider.get(f"/c/{other_cid}/modules/items/{welcome}/file").status_code == 404
+    assert outsider.get(f"/c/{cid}/modules/{mid}").status_code == 403       # not a member of that course
     assert lti("demo-observer-1").get(f"/c/{cid}/modules/{mid}").status_code == 404
 
 
