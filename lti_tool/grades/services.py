@@ -96,7 +96,9 @@ def record_score(session: Session, component: GradedComponent, membership: Membe
 @event.listens_for(Session, "after_commit")
 def _enqueue_delivery(session: Session) -> None:
     # The outbox row is committed; now a worker may send it. A lost task loses nothing: the periodic
-    # sweep finds every due row.
+    # sweep finds every due row. A released savepoint is not the commit: wait for the outer one.
+    if session.in_transaction():
+        return
     if session.info.pop("deliver_scores_after_commit", False):
         try:
             deliver_scores_task()

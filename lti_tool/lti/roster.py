@@ -30,10 +30,22 @@ def roster_is_stale(course: Course, now: dt.datetime | None = None) -> bool:
     return age.total_seconds() > current_app.config["ROSTER_MAX_AGE_SECONDS"]
 
 
+ABANDONED_AFTER = dt.timedelta(minutes=30)
+
+
 def running_sync(session: Session, course: Course) -> Job | None:
-    return session.scalar(select(Job).where(
+    """The sync under way, if any. A job no worker has touched for half an hour (no consumer running,
+    a worker killed) is marked failed, so it never blocks the next sync."""
+    job = session.scalar(select(Job).where(
         Job.course_id == course.id, Job.kind == JOB_KIND, Job.status.in_([JobStatus.queued, JobStatus.running])
     ).order_by(Job.id.desc()).limit(1))
+    if job is not None and job.updated_at < utcnow() - ABANDONED_AFTER:
+        job.status = JobStatus.failed
+        job.error = "This sync stopped without finishing (no worker picked it up, or it was stopped). Run it again."
+        job.finished_at = utcnow()
+        session.flush()
+        return None
+    return job
 
 
 def request_roster_sync(session: Session, course: Course, started_by_id: int | None) -> Job:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 20:23:35.276477
+Create Date: 2026-11-23 21:29:28.905112
 """
 from alembic import op
 import sqlalchemy as sa
@@ -179,6 +179,59 @@ def upgrade() -> None:
     with op.batch_alter_table('resource_link', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_resource_link_course_id'), ['course_id'], unique=False)
 
+    op.create_table('attendance_settings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('checkin_opens_minutes', sa.Integer(), nullable=False),
+    sa.Column('checkin_closes_minutes', sa.Integer(), nullable=False),
+    sa.Column('late_after_minutes', sa.Integer(), nullable=False),
+    sa.Column('grade_mode', sa.String(length=16), nullable=False),
+    sa.Column('grading_enabled', sa.Boolean(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.CheckConstraint('checkin_opens_minutes >= 0 AND checkin_closes_minutes >= 0 AND late_after_minutes >= 0', name=op.f('ck_attendance_settings_minutes_positive')),
+    sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_attendance_settings_program_id_program'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_settings')),
+    sa.UniqueConstraint('program_id', name=op.f('uq_attendance_settings_program_id'))
+    )
+    op.create_table('attendance_status',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=1), nullable=False),
+    sa.Column('label', sa.String(length=60), nullable=False),
+    sa.Column('kind', sa.Enum('present', 'late', 'excused', 'absent', 'made_up', name='statuskind', native_enum=False, length=24), nullable=False),
+    sa.Column('points', sa.Float(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.CheckConstraint('points >= 0', name=op.f('ck_attendance_status_points_positive')),
+    sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_attendance_status_program_id_program'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_status')),
+    sa.UniqueConstraint('program_id', 'key', name=op.f('uq_attendance_status_program_id_key'))
+    )
+    with op.batch_alter_table('attendance_status', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendance_status_program_id'), ['program_id'], unique=False)
+
+    op.create_table('book',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('author', sa.String(length=300), nullable=False),
+    sa.Column('edition', sa.String(length=120), nullable=False),
+    sa.Column('cover_url', sa.String(length=1024), nullable=False),
+    sa.Column('link_url', sa.String(length=1024), nullable=False),
+    sa.Column('score_maximum', sa.Float(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['membership.id'], name=op.f('fk_book_created_by_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_book_program_id_program'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_book'))
+    )
+    with op.batch_alter_table('book', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_book_program_id'), ['program_id'], unique=False)
+
     op.create_table('calendar_token',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('membership_id', sa.Integer(), nullable=False),
@@ -215,6 +268,15 @@ def upgrade() -> None:
     with op.batch_alter_table('cohort', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_cohort_program_id'), ['program_id'], unique=False)
 
+    op.create_table('discussion_preference',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=False),
+    sa.Column('email_mode', sa.Enum('off', 'each', 'digest', name='emailmode', native_enum=False, length=24), nullable=False),
+    sa.Column('last_digest_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_discussion_preference_membership_id_membership'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_discussion_preference')),
+    sa.UniqueConstraint('membership_id', name=op.f('uq_discussion_preference_membership_id'))
+    )
     op.create_table('graded_component',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('course_id', sa.Integer(), nullable=False),
@@ -269,6 +331,50 @@ def upgrade() -> None:
     with op.batch_alter_table('milestone', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_milestone_program_id'), ['program_id'], unique=False)
 
+    op.create_table('module',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('overview', sa.Text(), nullable=False),
+    sa.Column('overview_html', sa.Text(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('release_rule', sa.Enum('by_date', 'after_module', 'by_hand', name='releaserule', native_enum=False, length=32), nullable=False),
+    sa.Column('released', sa.Boolean(), nullable=False),
+    sa.Column('after_module_id', sa.Integer(), nullable=True),
+    sa.Column('grade_mode', sa.Enum('none', 'share_completed', 'reflection_mark', name='grademode', native_enum=False, length=32), nullable=False),
+    sa.Column('score_maximum', sa.Float(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.CheckConstraint('score_maximum > 0', name=op.f('ck_module_max_positive')),
+    sa.ForeignKeyConstraint(['after_module_id'], ['module.id'], name=op.f('fk_module_after_module_id_module'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['membership.id'], name=op.f('fk_module_created_by_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_module_program_id_program'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_module'))
+    )
+    with op.batch_alter_table('module', schema=None) as batch_op:
+        batch_op.create_index('ix_module_program_position', ['program_id', 'position'], unique=False)
+
+    op.create_table('module_settings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('weekly_budget_minutes', sa.Integer(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.CheckConstraint('weekly_budget_minutes > 0', name=op.f('ck_module_settings_budget_positive')),
+    sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_module_settings_program_id_program'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_module_settings')),
+    sa.UniqueConstraint('program_id', name=op.f('uq_module_settings_program_id'))
+    )
+    op.create_table('program_discussion_settings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('observers_may_read', sa.Boolean(), nullable=False),
+    sa.Column('email_enabled', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_program_discussion_settings_program_id_program'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_program_discussion_settings')),
+    sa.UniqueConstraint('program_id', name=op.f('uq_program_discussion_settings_program_id'))
+    )
     op.create_table('application',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=False),
@@ -305,6 +411,46 @@ def upgrade() -> None:
     with op.batch_alter_table('application_question', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_application_question_cohort_id'), ['cohort_id'], unique=False)
 
+    op.create_table('attendance_requirement',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('program_id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=True),
+    sa.Column('min_sessions', sa.Integer(), nullable=False),
+    sa.Column('excused_policy', sa.Enum('attended', 'reduces', name='excusedpolicy', native_enum=False, length=24), nullable=False),
+    sa.Column('made_up_counts', sa.Boolean(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.CheckConstraint('min_sessions >= 1', name=op.f('ck_attendance_requirement_min_positive')),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_attendance_requirement_cohort_id_cohort'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['program_id'], ['program.id'], name=op.f('fk_attendance_requirement_program_id_program'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_requirement')),
+    sa.UniqueConstraint('program_id', 'cohort_id', name=op.f('uq_attendance_requirement_program_id_cohort_id'))
+    )
+    with op.batch_alter_table('attendance_requirement', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendance_requirement_cohort_id'), ['cohort_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_attendance_requirement_program_id'), ['program_id'], unique=False)
+
+    op.create_table('book_cohort',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('book_id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['book_id'], ['book.id'], name=op.f('fk_book_cohort_book_id_book'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_book_cohort_cohort_id_cohort'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_book_cohort')),
+    sa.UniqueConstraint('book_id', 'cohort_id', name=op.f('uq_book_cohort_book_id_cohort_id'))
+    )
+    with op.batch_alter_table('book_cohort', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_book_cohort_book_id'), ['book_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_book_cohort_cohort_id'), ['cohort_id'], unique=False)
+
+    op.create_table('cohort_discussion_settings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.Column('general_threads_by', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_cohort_discussion_settings_cohort_id_cohort'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cohort_discussion_settings')),
+    sa.UniqueConstraint('cohort_id', name=op.f('uq_cohort_discussion_settings_cohort_id'))
+    )
     op.create_table('cohort_facilitator',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=False),
@@ -366,6 +512,70 @@ def upgrade() -> None:
         batch_op.create_index('ix_meeting_program_start', ['program_id', 'starts_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_meeting_series_id'), ['series_id'], unique=False)
 
+    op.create_table('module_cohort',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('module_id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.Column('opens_on', sa.Date(), nullable=True),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.CheckConstraint('due_on IS NULL OR opens_on IS NULL OR due_on >= opens_on', name=op.f('ck_module_cohort_due_after_open')),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_module_cohort_cohort_id_cohort'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['module_id'], ['module.id'], name=op.f('fk_module_cohort_module_id_module'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_module_cohort')),
+    sa.UniqueConstraint('module_id', 'cohort_id', name=op.f('uq_module_cohort_module_id_cohort_id'))
+    )
+    with op.batch_alter_table('module_cohort', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_module_cohort_cohort_id'), ['cohort_id'], unique=False)
+
+    op.create_table('module_item',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('module_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('page', 'reading', 'video', 'reflection', 'resource', 'discussion', name='itemkind', native_enum=False, length=32), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('url', sa.String(length=1024), nullable=False),
+    sa.Column('video_provider', sa.String(length=16), nullable=False),
+    sa.Column('video_id', sa.String(length=64), nullable=False),
+    sa.Column('minutes', sa.Integer(), nullable=False),
+    sa.Column('required', sa.Boolean(), nullable=False),
+    sa.Column('completion_rule', sa.Enum('viewed', 'marked_done', 'reflection_submitted', 'posted_in_thread', name='completionrule', native_enum=False, length=32), nullable=False),
+    sa.Column('release', sa.Enum('with_module', 'after_previous', name='itemrelease', native_enum=False, length=32), nullable=False),
+    sa.Column('reflection_visibility', sa.Enum('private_to_facilitators', 'shared_to_cohort_thread', name='reflectionvisibility', native_enum=False, length=32), nullable=False),
+    sa.Column('reading_id', sa.Integer(), nullable=True),
+    sa.Column('thread_id', sa.Integer(), nullable=True),
+    sa.Column('linked_title', sa.String(length=300), nullable=False),
+    sa.Column('file_stored_name', sa.String(length=80), nullable=False),
+    sa.Column('file_original_name', sa.String(length=255), nullable=False),
+    sa.Column('file_content_type', sa.String(length=100), nullable=False),
+    sa.Column('file_size', sa.Integer(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.CheckConstraint('minutes >= 0', name=op.f('ck_module_item_minutes_not_negative')),
+    sa.ForeignKeyConstraint(['module_id'], ['module.id'], name=op.f('fk_module_item_module_id_module'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_module_item'))
+    )
+    with op.batch_alter_table('module_item', schema=None) as batch_op:
+        batch_op.create_index('ix_module_item_module_position', ['module_id', 'position'], unique=False)
+
+    op.create_table('participation_override',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('book_id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=False),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('comment', sa.Text(), nullable=False),
+    sa.Column('by_id', sa.Integer(), nullable=True),
+    sa.Column('at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['book_id'], ['book.id'], name=op.f('fk_participation_override_book_id_book'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['by_id'], ['membership.id'], name=op.f('fk_participation_override_by_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_participation_override_membership_id_membership'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_participation_override')),
+    sa.UniqueConstraint('book_id', 'membership_id', name=op.f('uq_participation_override_book_id_membership_id'))
+    )
+    with op.batch_alter_table('participation_override', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_participation_override_book_id'), ['book_id'], unique=False)
+
     op.create_table('proposal',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('program_id', sa.Integer(), nullable=False),
@@ -392,6 +602,30 @@ def upgrade() -> None:
     with op.batch_alter_table('proposal', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_proposal_program_id'), ['program_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_proposal_proposer_id'), ['proposer_id'], unique=False)
+
+    op.create_table('reading',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('book_id', sa.Integer(), nullable=False),
+    sa.Column('label', sa.String(length=200), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('prompt_markdown', sa.Text(), nullable=False),
+    sa.Column('prompt_html', sa.Text(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('initial_posts_required', sa.Integer(), nullable=False),
+    sa.Column('replies_required', sa.Integer(), nullable=False),
+    sa.Column('post_first', sa.Enum('none', 'after_n_posts', 'after_date', 'facilitator_reveal', name='postfirst', native_enum=False, length=24), nullable=False),
+    sa.Column('post_first_n', sa.Integer(), nullable=False),
+    sa.Column('anonymous_to_peers', sa.Boolean(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.CheckConstraint('ends_on >= starts_on', name=op.f('ck_reading_dates_in_order')),
+    sa.CheckConstraint('initial_posts_required >= 0 AND replies_required >= 0', name=op.f('ck_reading_criteria_non_negative')),
+    sa.ForeignKeyConstraint(['book_id'], ['book.id'], name=op.f('fk_reading_book_id_book'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reading'))
+    )
+    with op.batch_alter_table('reading', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reading_book_id'), ['book_id'], unique=False)
 
     op.create_table('score_delivery',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -435,6 +669,66 @@ def upgrade() -> None:
     with op.batch_alter_table('small_group', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_small_group_cohort_id'), ['cohort_id'], unique=False)
 
+    op.create_table('attendance_record',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=False),
+    sa.Column('status_id', sa.Integer(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('marked_by_id', sa.Integer(), nullable=True),
+    sa.Column('marked_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['marked_by_id'], ['membership.id'], name=op.f('fk_attendance_record_marked_by_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meeting.id'], name=op.f('fk_attendance_record_meeting_id_meeting'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_attendance_record_membership_id_membership'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['status_id'], ['attendance_status.id'], name=op.f('fk_attendance_record_status_id_attendance_status'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_record')),
+    sa.UniqueConstraint('meeting_id', 'membership_id', name=op.f('uq_attendance_record_meeting_id_membership_id'))
+    )
+    with op.batch_alter_table('attendance_record', schema=None) as batch_op:
+        batch_op.create_index('ix_attendance_record_membership', ['membership_id'], unique=False)
+
+    op.create_table('item_completion',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=False),
+    sa.Column('completed_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('how', sa.String(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['module_item.id'], name=op.f('fk_item_completion_item_id_module_item'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_item_completion_membership_id_membership'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_item_completion')),
+    sa.UniqueConstraint('item_id', 'membership_id', name=op.f('uq_item_completion_item_id_membership_id'))
+    )
+    with op.batch_alter_table('item_completion', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_item_completion_item_id'), ['item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_item_completion_membership_id'), ['membership_id'], unique=False)
+
+    op.create_table('reflection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('submitted_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('feedback', sa.Text(), nullable=False),
+    sa.Column('feedback_by_id', sa.Integer(), nullable=True),
+    sa.Column('feedback_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('mark', sa.Float(), nullable=True),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.CheckConstraint('mark IS NULL OR mark >= 0', name=op.f('ck_reflection_mark_not_negative')),
+    sa.ForeignKeyConstraint(['feedback_by_id'], ['membership.id'], name=op.f('fk_reflection_feedback_by_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['item_id'], ['module_item.id'], name=op.f('fk_reflection_item_id_module_item'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_reflection_membership_id_membership'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reflection')),
+    sa.UniqueConstraint('item_id', 'membership_id', name=op.f('uq_reflection_item_id_membership_id'))
+    )
+    with op.batch_alter_table('reflection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reflection_item_id'), ['item_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reflection_membership_id'), ['membership_id'], unique=False)
+
     op.create_table('small_group_member',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=False),
@@ -448,16 +742,263 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_small_group_member_group_id'), ['group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_small_group_member_membership_id'), ['membership_id'], unique=False)
 
+    op.create_table('thread',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.Column('reading_id', sa.Integer(), nullable=True),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('prompt_markdown', sa.Text(), nullable=False),
+    sa.Column('prompt_html', sa.Text(), nullable=False),
+    sa.Column('post_first', sa.Enum('none', 'after_n_posts', 'after_date', 'facilitator_reveal', name='postfirst', native_enum=False, length=24), nullable=False),
+    sa.Column('post_first_n', sa.Integer(), nullable=False),
+    sa.Column('post_first_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revealed', sa.Boolean(), nullable=False),
+    sa.Column('pinned', sa.Boolean(), nullable=False),
+    sa.Column('locked', sa.Boolean(), nullable=False),
+    sa.Column('lock_reason', sa.Text(), nullable=False),
+    sa.Column('anonymous_to_peers', sa.Boolean(), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('post_first_n >= 1', name=op.f('ck_thread_post_first_n_positive')),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_thread_cohort_id_cohort'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['created_by_id'], ['membership.id'], name=op.f('fk_thread_created_by_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['reading_id'], ['reading.id'], name=op.f('fk_thread_reading_id_reading'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_thread')),
+    sa.UniqueConstraint('cohort_id', 'reading_id', name=op.f('uq_thread_cohort_id_reading_id'))
+    )
+    with op.batch_alter_table('thread', schema=None) as batch_op:
+        batch_op.create_index('ix_thread_cohort_pinned', ['cohort_id', 'pinned'], unique=False)
+
+    op.create_table('attendance_change',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('changed_by_id', sa.Integer(), nullable=True),
+    sa.Column('changed_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('from_status_id', sa.Integer(), nullable=True),
+    sa.Column('to_status_id', sa.Integer(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.ForeignKeyConstraint(['changed_by_id'], ['membership.id'], name=op.f('fk_attendance_change_changed_by_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['from_status_id'], ['attendance_status.id'], name=op.f('fk_attendance_change_from_status_id_attendance_status'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['record_id'], ['attendance_record.id'], name=op.f('fk_attendance_change_record_id_attendance_record'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['to_status_id'], ['attendance_status.id'], name=op.f('fk_attendance_change_to_status_id_attendance_status'), ondelete='RESTRICT'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_change'))
+    )
+    with op.batch_alter_table('attendance_change', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_attendance_change_record_id'), ['record_id'], unique=False)
+
+    op.create_table('attendance_makeup',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('record_id', sa.Integer(), nullable=False),
+    sa.Column('task', sa.Text(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('status', sa.Enum('assigned', 'submitted', 'approved', 'returned', name='makeupstatus', native_enum=False, length=24), nullable=False),
+    sa.Column('assigned_by_id', sa.Integer(), nullable=True),
+    sa.Column('submission', sa.Text(), nullable=False),
+    sa.Column('submitted_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('review_note', sa.Text(), nullable=False),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.ForeignKeyConstraint(['assigned_by_id'], ['membership.id'], name=op.f('fk_attendance_makeup_assigned_by_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['record_id'], ['attendance_record.id'], name=op.f('fk_attendance_makeup_record_id_attendance_record'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['membership.id'], name=op.f('fk_attendance_makeup_reviewed_by_id_membership'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_attendance_makeup')),
+    sa.UniqueConstraint('record_id', name=op.f('uq_attendance_makeup_record_id'))
+    )
+    op.create_table('post',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('thread_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=False),
+    sa.Column('parent_id', sa.Integer(), nullable=True),
+    sa.Column('body_markdown', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('edited_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('deleted_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('hidden', sa.Boolean(), nullable=False),
+    sa.Column('hidden_reason', sa.Text(), nullable=False),
+    sa.Column('hidden_by_id', sa.Integer(), nullable=True),
+    sa.Column('hidden_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['author_id'], ['membership.id'], name=op.f('fk_post_author_id_membership'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['hidden_by_id'], ['membership.id'], name=op.f('fk_post_hidden_by_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['parent_id'], ['post.id'], name=op.f('fk_post_parent_id_post'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['thread_id'], ['thread.id'], name=op.f('fk_post_thread_id_thread'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_post'))
+    )
+    with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_post_author_id'), ['author_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_post_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index('ix_post_thread_author', ['thread_id', 'author_id'], unique=False)
+        batch_op.create_index('ix_post_thread_id', ['thread_id', 'id'], unique=False)
+
+    op.create_table('read_state',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=False),
+    sa.Column('thread_id', sa.Integer(), nullable=False),
+    sa.Column('last_read_post_id', sa.Integer(), nullable=False),
+    sa.Column('updated_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_read_state_membership_id_membership'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['thread_id'], ['thread.id'], name=op.f('fk_read_state_thread_id_thread'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_read_state')),
+    sa.UniqueConstraint('membership_id', 'thread_id', name=op.f('uq_read_state_membership_id_thread_id'))
+    )
+    with op.batch_alter_table('read_state', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_read_state_thread_id'), ['thread_id'], unique=False)
+
+    op.create_table('discussion_notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('recipient_id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('mention', 'reply', 'new_thread', 'hidden', name='notificationkind', native_enum=False, length=24), nullable=False),
+    sa.Column('thread_id', sa.Integer(), nullable=True),
+    sa.Column('post_id', sa.Integer(), nullable=True),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('read_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('emailed_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['membership.id'], name=op.f('fk_discussion_notification_actor_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_discussion_notification_cohort_id_cohort'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], name=op.f('fk_discussion_notification_post_id_post'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['recipient_id'], ['membership.id'], name=op.f('fk_discussion_notification_recipient_id_membership'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['thread_id'], ['thread.id'], name=op.f('fk_discussion_notification_thread_id_thread'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_discussion_notification'))
+    )
+    with op.batch_alter_table('discussion_notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_discussion_notification_cohort_id'), ['cohort_id'], unique=False)
+        batch_op.create_index('ix_discussion_notification_recipient', ['recipient_id', 'read_at'], unique=False)
+
+    op.create_table('moderation_log',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('cohort_id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('thread_id', sa.Integer(), nullable=True),
+    sa.Column('post_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['membership.id'], name=op.f('fk_moderation_log_actor_id_membership'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['cohort_id'], ['cohort.id'], name=op.f('fk_moderation_log_cohort_id_cohort'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], name=op.f('fk_moderation_log_post_id_post'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['thread_id'], ['thread.id'], name=op.f('fk_moderation_log_thread_id_thread'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_moderation_log'))
+    )
+    with op.batch_alter_table('moderation_log', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_moderation_log_cohort_id'), ['cohort_id'], unique=False)
+
+    op.create_table('post_report',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('reporter_id', sa.Integer(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('resolved_by_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], name=op.f('fk_post_report_post_id_post'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reporter_id'], ['membership.id'], name=op.f('fk_post_report_reporter_id_membership'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['resolved_by_id'], ['membership.id'], name=op.f('fk_post_report_resolved_by_id_membership'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_post_report')),
+    sa.UniqueConstraint('post_id', 'reporter_id', name=op.f('uq_post_report_post_id_reporter_id'))
+    )
+    with op.batch_alter_table('post_report', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_post_report_post_id'), ['post_id'], unique=False)
+
+    op.create_table('post_revision',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('body_markdown', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('written_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('replaced_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], name=op.f('fk_post_revision_post_id_post'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_post_revision'))
+    )
+    with op.batch_alter_table('post_revision', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_post_revision_post_id'), ['post_id'], unique=False)
+
+    op.create_table('reaction',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('post_id', sa.Integer(), nullable=False),
+    sa.Column('membership_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('helpful', 'agree', 'thanks', name='reactionkind', native_enum=False, length=24), nullable=False),
+    sa.Column('created_at', lti_tool.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_reaction_membership_id_membership'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['post_id'], ['post.id'], name=op.f('fk_reaction_post_id_post'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_reaction')),
+    sa.UniqueConstraint('post_id', 'membership_id', 'kind', name=op.f('uq_reaction_post_id_membership_id_kind'))
+    )
+    with op.batch_alter_table('reaction', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reaction_membership_id'), ['membership_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_reaction_post_id'), ['post_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('reaction', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reaction_post_id'))
+        batch_op.drop_index(batch_op.f('ix_reaction_membership_id'))
+
+    op.drop_table('reaction')
+    with op.batch_alter_table('post_revision', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_post_revision_post_id'))
+
+    op.drop_table('post_revision')
+    with op.batch_alter_table('post_report', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_post_report_post_id'))
+
+    op.drop_table('post_report')
+    with op.batch_alter_table('moderation_log', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_moderation_log_cohort_id'))
+
+    op.drop_table('moderation_log')
+    with op.batch_alter_table('discussion_notification', schema=None) as batch_op:
+        batch_op.drop_index('ix_discussion_notification_recipient')
+        batch_op.drop_index(batch_op.f('ix_discussion_notification_cohort_id'))
+
+    op.drop_table('discussion_notification')
+    with op.batch_alter_table('read_state', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_read_state_thread_id'))
+
+    op.drop_table('read_state')
+    with op.batch_alter_table('post', schema=None) as batch_op:
+        batch_op.drop_index('ix_post_thread_id')
+        batch_op.drop_index('ix_post_thread_author')
+        batch_op.drop_index(batch_op.f('ix_post_parent_id'))
+        batch_op.drop_index(batch_op.f('ix_post_author_id'))
+
+    op.drop_table('post')
+    op.drop_table('attendance_makeup')
+    with op.batch_alter_table('attendance_change', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attendance_change_record_id'))
+
+    op.drop_table('attendance_change')
+    with op.batch_alter_table('thread', schema=None) as batch_op:
+        batch_op.drop_index('ix_thread_cohort_pinned')
+
+    op.drop_table('thread')
     with op.batch_alter_table('small_group_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_small_group_member_membership_id'))
         batch_op.drop_index(batch_op.f('ix_small_group_member_group_id'))
 
     op.drop_table('small_group_member')
+    with op.batch_alter_table('reflection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reflection_membership_id'))
+        batch_op.drop_index(batch_op.f('ix_reflection_item_id'))
+
+    op.drop_table('reflection')
+    with op.batch_alter_table('item_completion', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_item_completion_membership_id'))
+        batch_op.drop_index(batch_op.f('ix_item_completion_item_id'))
+
+    op.drop_table('item_completion')
+    with op.batch_alter_table('attendance_record', schema=None) as batch_op:
+        batch_op.drop_index('ix_attendance_record_membership')
+
+    op.drop_table('attendance_record')
     with op.batch_alter_table('small_group', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_small_group_cohort_id'))
 
@@ -468,11 +1009,27 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_score_delivery_claim'))
 
     op.drop_table('score_delivery')
+    with op.batch_alter_table('reading', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reading_book_id'))
+
+    op.drop_table('reading')
     with op.batch_alter_table('proposal', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_proposal_proposer_id'))
         batch_op.drop_index(batch_op.f('ix_proposal_program_id'))
 
     op.drop_table('proposal')
+    with op.batch_alter_table('participation_override', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_participation_override_book_id'))
+
+    op.drop_table('participation_override')
+    with op.batch_alter_table('module_item', schema=None) as batch_op:
+        batch_op.drop_index('ix_module_item_module_position')
+
+    op.drop_table('module_item')
+    with op.batch_alter_table('module_cohort', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_module_cohort_cohort_id'))
+
+    op.drop_table('module_cohort')
     with op.batch_alter_table('meeting', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_meeting_series_id'))
         batch_op.drop_index('ix_meeting_program_start')
@@ -489,6 +1046,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_cohort_facilitator_cohort_id'))
 
     op.drop_table('cohort_facilitator')
+    op.drop_table('cohort_discussion_settings')
+    with op.batch_alter_table('book_cohort', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_book_cohort_cohort_id'))
+        batch_op.drop_index(batch_op.f('ix_book_cohort_book_id'))
+
+    op.drop_table('book_cohort')
+    with op.batch_alter_table('attendance_requirement', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attendance_requirement_program_id'))
+        batch_op.drop_index(batch_op.f('ix_attendance_requirement_cohort_id'))
+
+    op.drop_table('attendance_requirement')
     with op.batch_alter_table('application_question', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_application_question_cohort_id'))
 
@@ -498,6 +1066,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_application_cohort_id'))
 
     op.drop_table('application')
+    op.drop_table('program_discussion_settings')
+    op.drop_table('module_settings')
+    with op.batch_alter_table('module', schema=None) as batch_op:
+        batch_op.drop_index('ix_module_program_position')
+
+    op.drop_table('module')
     with op.batch_alter_table('milestone', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_milestone_program_id'))
 
@@ -510,6 +1084,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_graded_component_course_id'))
 
     op.drop_table('graded_component')
+    op.drop_table('discussion_preference')
     with op.batch_alter_table('cohort', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cohort_program_id'))
 
@@ -518,6 +1093,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_calendar_token_membership_id'))
 
     op.drop_table('calendar_token')
+    with op.batch_alter_table('book', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_book_program_id'))
+
+    op.drop_table('book')
+    with op.batch_alter_table('attendance_status', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_attendance_status_program_id'))
+
+    op.drop_table('attendance_status')
+    op.drop_table('attendance_settings')
     with op.batch_alter_table('resource_link', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_resource_link_course_id'))
 
