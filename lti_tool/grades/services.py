@@ -97,7 +97,7 @@ def record_score(session: Session, component: GradedComponent, membership: Membe
 def _enqueue_delivery(session: Session) -> None:
     # The outbox row is committed; now a worker may send it. A lost task loses nothing: the periodic
     # sweep finds every due row. A released savepoint is not the commit: wait for the outer one.
-    if session.in_transaction():
+    if session.in_nested_transaction():
         return
     if session.info.pop("deliver_scores_after_commit", False):
         try:
