@@ -11,19 +11,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import secrets
-import statistics
 import sys
-import tempfile
-import time
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import event  # noqa: E402
 
-from lti_tool import create_app  # noqa: E402
-from lti_tool.db import Base, db, utcnow  # noqa: E402
+from bench._common import bench_app, log_in, render_stats  # noqa: E402
+from lti_tool.db import db, utcnow  # noqa: E402
 
 
 def build(app, participants: int, sessions: int, tag: str):
@@ -81,62 +75,21 @@ def build(app, participants: int, sessions: int, tag: str):
 
 
 def measure(app, client, path: str, repeat: int = 5) -> tuple[int, float]:
-    engine = db.engine_for(app)
-    counts = []
-
-    def count(*_a):
-        counts.append(1)
-
-    client.get(path)   # warm
-    times = []
-    statements = None
-    for _ in range(repeat):
-        counts.clear()
-        event.listen(engine, "before_cursor_execute", count)
-        t0 = time.perf_counter()
-        response = client.get(path)
-        times.append(time.perf_counter() - t0)
-        event.remove(engine, "before_cursor_execute", count)
-        assert response.status_code == 200, (path, response.status_code, response.text[:300])
-        statements = len(counts)
-    return statements, statistics.median(times)
+    return render_stats(app, client, path, repeat)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="", help="PostgreSQL URL of a server database to make a throw-away DB in")
     args = parser.parse_args()
-    drop = None
-    tmp = tempfile.mkdtemp(prefix="bench-attendance-")
-    if args.db:
-        import psycopg
-
-        name = f"bench_attendance_{secrets.token_hex(3)}"
-        admin = psycopg.connect(args.db, autocommit=True)
-        admin.execute(f'CREATE DATABASE "{name}"')
-        parts = urlsplit(args.db)
-        url = urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
-
-        def drop():
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    else:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-    try:
-        app = create_app("testing", DATABASE_URL=url, STATE_CACHE_DIR=os.path.join(tmp, "state"), REDIS_URL="",
-                         SERVER_NAME=None, WTF_CSRF_ENABLED=False)
-        Base.metadata.create_all(db.engine_for(app))
-        from lti_tool.migrate import stamp_head
-
-        stamp_head(app)
+    with bench_app(args.db, "attendance") as (app, url):
         print(f"database: {url.split('@')[-1]}")
         print(f"{'page':<12} {'size':<18} {'SQL statements':>15} {'median time':>12}")
         results = {}
         for participants, sessions in ((10, 5), (40, 30)):
             course_id, cohort_id, meeting_id, user_id = build(app, participants, sessions, f"{participants}x{sessions}")
             client = app.test_client()
-            with client.session_transaction() as sess:
-                sess["_user_id"] = str(user_id)
-                sess["_fresh"] = True
+            log_in(client, user_id)
             for page, path in (("grid", f"/c/{course_id}/attendance/cohorts/{cohort_id}/grid"),
                                ("quick roll", f"/c/{course_id}/attendance/meetings/{meeting_id}/roll?cohort={cohort_id}"),
                                ("cohort page", f"/c/{course_id}/attendance/cohorts/{cohort_id}"),
@@ -146,9 +99,6 @@ def main() -> None:
                 print(f"{page:<12} {f'{participants} × {sessions}':<18} {statements:>15} {seconds * 1000:>9.1f} ms")
         same = all(results[(p, 10)] == results[(p, 40)] for p in ("grid", "quick roll", "cohort page", "grid CSV"))
         print("statement counts independent of size:", "yes" if same else "NO")
-    finally:
-        if drop:
-            drop()
 
 
 if __name__ == "__main__":

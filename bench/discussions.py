@@ -13,19 +13,13 @@ import argparse
 import datetime as dt
 import os
 import random
-import secrets
-import statistics
 import sys
-import tempfile
-import time
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import event  # noqa: E402
 
-from lti_tool import create_app  # noqa: E402
-from lti_tool.db import Base, db, utcnow  # noqa: E402
+from bench._common import bench_app, log_in, render_stats  # noqa: E402
+from lti_tool.db import db, utcnow  # noqa: E402
 
 REPEAT = 20
 
@@ -108,54 +102,14 @@ def build(app, posts: int, people: int, threads: int, tag: str) -> dict:
 
 
 def measure(app, client, path: str) -> tuple[int, float]:
-    engine = db.engine_for(app)
-    counts: list[int] = []
-
-    def count(*_a):
-        counts.append(1)
-
-    first = client.get(path)
-    assert first.status_code == 200, (path, first.status_code, first.get_data(as_text=True)[:300])
-    times, statements = [], 0
-    for _ in range(REPEAT):
-        counts.clear()
-        event.listen(engine, "before_cursor_execute", count)
-        t0 = time.perf_counter()
-        response = client.get(path)
-        times.append(time.perf_counter() - t0)
-        event.remove(engine, "before_cursor_execute", count)
-        assert response.status_code == 200, (path, response.status_code)
-        statements = len(counts)
-    return statements, statistics.median(times)
+    return render_stats(app, client, path, REPEAT)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="", help="PostgreSQL URL of a server database to make a throw-away DB in")
     args = parser.parse_args()
-    drop = None
-    tmp = tempfile.mkdtemp(prefix="bench-discussions-")
-    if args.db:
-        import psycopg
-
-        name = f"bench_dsc_{secrets.token_hex(3)}"
-        admin = psycopg.connect(args.db, autocommit=True)
-        admin.execute(f'CREATE DATABASE "{name}"')
-        parts = urlsplit(args.db)
-        url = urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
-
-        def drop():
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
-    else:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-    try:
-        app = create_app("testing", DATABASE_URL=url, STATE_CACHE_DIR=os.path.join(tmp, "state"), REDIS_URL="",
-                         SERVER_NAME=None)
-        Base.metadata.create_all(db.engine_for(app))
-        from lti_tool.migrate import stamp_head
-
-        stamp_head(app)
+    with bench_app(args.db, "dsc") as (app, url):
         print(f"database: {url.split('@')[-1]}; median of {REPEAT} renders each")
         print(f"{'page':<40} {'size':<34} {'SQL statements':>15} {'median time':>12}")
         results = {}
@@ -164,9 +118,7 @@ def main() -> None:
             base = f"/c/{ids['course']}/discussions/cohort/{ids['cohort']}"
             for role, user_id in ids["users"].items():
                 client = app.test_client()
-                with client.session_transaction() as sess:
-                    sess["_user_id"] = str(user_id)
-                    sess["_fresh"] = True
+                log_in(client, user_id)
                 if role == "participant":   # past the post-first gate: the whole thread is visible
                     with app.app_context():
                         from lti_tool.discussions.models import Post
@@ -181,9 +133,6 @@ def main() -> None:
                     print(f"{role + ': ' + page:<40} {size:<34} {statements:>15} {seconds * 1000:>9.1f} ms")
         same = all(results[(r, p, 20)] == results[(r, p, 500)] for r, p, _ in results)
         print("statement counts independent of size:", "yes" if same else "NO")
-    finally:
-        if drop:
-            drop()
 
 
 if __name__ == "__main__":

@@ -13,19 +13,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import secrets
-import statistics
 import sys
-import tempfile
-import time
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import event  # noqa: E402
 
-from lti_tool import create_app  # noqa: E402
-from lti_tool.db import Base, db, utcnow  # noqa: E402
+from bench._common import bench_app, log_in, render_stats  # noqa: E402
+from lti_tool.db import db, utcnow  # noqa: E402
 
 REPEAT = 20
 
@@ -102,54 +96,14 @@ MARKERS = {"lead": "To review", "facilitator": "Take attendance", "participant":
 
 
 def measure(app, client, path: str, role: str) -> tuple[int, float]:
-    engine = db.engine_for(app)
-    counts: list[int] = []
-
-    def count(*_a):
-        counts.append(1)
-
-    first = client.get(path)   # warm, and check it is the role's page
-    assert first.status_code == 200 and MARKERS[role] in first.get_data(as_text=True), (role, first.status_code)
-    times, statements = [], 0
-    for _ in range(REPEAT):
-        counts.clear()
-        event.listen(engine, "before_cursor_execute", count)
-        t0 = time.perf_counter()
-        response = client.get(path)
-        times.append(time.perf_counter() - t0)
-        event.remove(engine, "before_cursor_execute", count)
-        assert response.status_code == 200, (path, response.status_code, response.text[:300])
-        statements = len(counts)
-    return statements, statistics.median(times)
+    return render_stats(app, client, path, REPEAT, expect=MARKERS[role])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="", help="PostgreSQL URL of a server database to make a throw-away DB in")
     args = parser.parse_args()
-    drop = None
-    tmp = tempfile.mkdtemp(prefix="bench-home-")
-    if args.db:
-        import psycopg
-
-        name = f"bench_home_{secrets.token_hex(3)}"
-        admin = psycopg.connect(args.db, autocommit=True)
-        admin.execute(f'CREATE DATABASE "{name}"')
-        parts = urlsplit(args.db)
-        url = urlunsplit((parts.scheme, parts.netloc, "/" + name, "", ""))
-
-        def drop():
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            admin.close()
-    else:
-        url = f"sqlite:///{tmp}/bench.sqlite3"
-    try:
-        app = create_app("testing", DATABASE_URL=url, STATE_CACHE_DIR=os.path.join(tmp, "state"), REDIS_URL="",
-                         SERVER_NAME=None)
-        Base.metadata.create_all(db.engine_for(app))
-        from lti_tool.migrate import stamp_head
-
-        stamp_head(app)
+    with bench_app(args.db, "home") as (app, url):
         print(f"database: {url.split('@')[-1]}; median of {REPEAT} renders each")
         print(f"{'page':<17} {'program':<32} {'SQL statements':>15} {'median time':>12}")
         results = {}
@@ -158,17 +112,12 @@ def main() -> None:
             size = f"{cohorts} cohorts of {members}, {cohorts * 10 + 2} sessions"
             for role, user_id in users.items():
                 client = app.test_client()
-                with client.session_transaction() as sess:
-                    sess["_user_id"] = str(user_id)
-                    sess["_fresh"] = True
+                log_in(client, user_id)
                 statements, seconds = measure(app, client, f"/c/{course_id}/", role)
                 results[(role, cohorts)] = statements
                 print(f"{role + ' home':<17} {size:<32} {statements:>15} {seconds * 1000:>9.1f} ms")
         same = all(results[(r, 2)] == results[(r, 12)] for r in ("lead", "facilitator", "participant"))
         print("statement counts independent of size:", "yes" if same else "NO")
-    finally:
-        if drop:
-            drop()
 
 
 if __name__ == "__main__":

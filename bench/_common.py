@@ -1,0 +1,81 @@
+"""What the page benchmarks share: a throw-away database with the app on it, and timing a page's renders
+with the SQL statements each one costs."""
+from __future__ import annotations
+
+import os
+import secrets
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import event
+
+from lti_tool import create_app
+from lti_tool.db import Base, db
+
+
+@contextmanager
+def bench_app(server_url: str, name: str):
+    """The app on a fresh database: a throw-away one made on the PostgreSQL server ``server_url`` (dropped
+    afterwards), or SQLite in a temporary folder when ``server_url`` is empty. Yields (app, database URL)."""
+    tmp = tempfile.mkdtemp(prefix=f"bench-{name}-")
+    admin = db_name = app = None
+    if server_url:
+        import psycopg
+
+        db_name = f"bench_{name}_{secrets.token_hex(3)}"
+        admin = psycopg.connect(server_url, autocommit=True)
+        admin.execute(f'CREATE DATABASE "{db_name}"')
+        parts = urlsplit(server_url)
+        url = urlunsplit((parts.scheme, parts.netloc, "/" + db_name, "", ""))
+    else:
+        url = f"sqlite:///{tmp}/bench.sqlite3"
+    try:
+        app = create_app("testing", DATABASE_URL=url, STATE_CACHE_DIR=os.path.join(tmp, "state"), REDIS_URL="",
+                         SERVER_NAME=None)
+        Base.metadata.create_all(db.engine_for(app))
+        from lti_tool.migrate import stamp_head
+
+        stamp_head(app)
+        yield app, url
+    finally:
+        if admin is not None:
+            if app is not None:
+                db.engine_for(app).dispose()
+            admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            admin.close()
+
+
+def log_in(client, user_id: int) -> None:
+    """Sign the test client in as a user, as a launch would (Flask-Login's session keys)."""
+    with client.session_transaction() as sess:
+        sess["_user_id"] = str(user_id)
+        sess["_fresh"] = True
+
+
+def render_stats(app, client, path: str, repeat: int, expect: str | None = None) -> tuple[int, float]:
+    """Render ``path`` once to warm up (checking it answers 200, with ``expect`` in the page if given),
+    then ``repeat`` times: the SQL statements of one render and the median time."""
+    first = client.get(path)
+    assert first.status_code == 200, (path, first.status_code, first.get_data(as_text=True)[:300])
+    if expect is not None:
+        assert expect in first.get_data(as_text=True), (path, expect)
+    engine = db.engine_for(app)
+    counts: list[int] = []
+
+    def count(*_a):
+        counts.append(1)
+
+    times, statements = [], 0
+    for _ in range(repeat):
+        counts.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        t0 = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - t0)
+        event.remove(engine, "before_cursor_execute", count)
+        assert response.status_code == 200, (path, response.status_code)
+        statements = len(counts)
+    return statements, statistics.median(times)
