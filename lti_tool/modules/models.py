@@ -1,8 +1,10 @@
 """Asynchronous modules: ordered items (pages, readings, videos, reflections, resources, discussions) that a
 program's cohorts work through between live sessions, with release rules, completion and reflections.
 
-Readings and threads of the book study are referred to loosely (an id and a title snapshot, no foreign key),
-so a module keeps working whatever happens to the discussion feature's rows.
+Items meet the book study (lti_tool/discussions) in three places: a reading item may be a reading of the book,
+a discussion item is discussed in a thread, and a reflection shared with the cohort is posted in a thread.
+The item keeps the reading's or thread's id with a title snapshot (no foreign key: a module keeps working when
+a book is deleted); the thread an item opened in each cohort is an ``ItemThread``; see modules/book_study.py.
 """
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy import CheckConstraint, Date, Enum, Float, ForeignKey, Index, St
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lti_tool.db import Base, TimestampMixin
+from lti_tool.discussions import models as _book_study  # noqa: F401  (the thread and post tables)
 from lti_tool.lti.models import Membership
 from lti_tool.programs.models import Cohort, Program
 
@@ -224,6 +227,22 @@ class Reflection(TimestampMixin, Base):
     feedback_at: Mapped[dt.datetime | None]
     mark: Mapped[float | None] = mapped_column(Float)
 
+    # The post in the cohort's thread, when the item shares reflections with the cohort.
+    post_id: Mapped[int | None] = mapped_column(ForeignKey("post.id", ondelete="SET NULL"))
+
     item: Mapped[ModuleItem] = relationship()
     membership: Mapped[Membership] = relationship(foreign_keys=[membership_id])
     feedback_by: Mapped[Membership | None] = relationship(foreign_keys=[feedback_by_id])
+
+
+class ItemThread(Base):
+    """The thread of its own that an item opened in one cohort of the book study (for discussion items with
+    no reading or thread chosen, and for reflections shared with the cohort)."""
+
+    __tablename__ = "module_item_thread"
+    __table_args__ = (UniqueConstraint("item_id", "cohort_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("module_item.id", ondelete="CASCADE"))
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id", ondelete="CASCADE"), index=True)
+    thread_id: Mapped[int] = mapped_column(ForeignKey("thread.id", ondelete="CASCADE"), index=True)

@@ -23,8 +23,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from lti_tool.db import utcnow
+from lti_tool.discussions.models import Reading, Thread
 from lti_tool.errors import Conflict, DomainError, Forbidden, NotFound
 from lti_tool.lti.models import Course, CourseRole, Membership, ResourceLink, User
+from lti_tool.modules import book_study
 from lti_tool.modules.models import (
     CompletionRule, GradeMode, ItemCompletion, ItemKind, ItemRelease, Module, ModuleCohort, ModuleItem,
     ModuleSettings, Reflection, ReflectionVisibility, ReleaseRule,
@@ -390,13 +392,17 @@ def open_item(session: Session, viewer: Viewer, item: ModuleItem, now: dt.dateti
     if item.completion_rule is CompletionRule.viewed and not state.done:
         _complete(session, item, viewer.membership, CompletionRule.viewed.value, now)
         state.done = True
+    elif item.completion_rule is CompletionRule.posted_in_thread and not state.done \
+            and posted_in_thread(session, viewer, item):   # they posted while the item was still locked
+        _complete(session, item, viewer.membership, CompletionRule.posted_in_thread.value, now)
+        state.done = True
     return state
 
 
 def mark_done(session: Session, viewer: Viewer, item: ModuleItem, now: dt.datetime | None = None) -> ItemState:
     state = _require_open(session, viewer, item, now)
     if item.completion_rule is CompletionRule.posted_in_thread:
-        if not posted_in_thread(session, item, viewer.membership):
+        if not posted_in_thread(session, viewer, item):
             raise Conflict("Post in the thread first; this item is done once you have posted there.")
     elif item.completion_rule is not CompletionRule.marked_done:
         raise Conflict(f"“{item.title}” is not done by marking it: {item.completion_rule.label.lower()}.")
@@ -405,16 +411,9 @@ def mark_done(session: Session, viewer: Viewer, item: ModuleItem, now: dt.dateti
     return state
 
 
-def posted_in_thread(session: Session, item: ModuleItem, membership: Membership) -> bool:
-    """Whether the person has posted in the item's book-study thread (False without the discussions feature)."""
-    if not item.thread_id:
-        return False
-    try:
-        from lti_tool.discussions.models import Post
-    except ImportError:   # the book study is not installed here
-        return False
-    return session.scalar(select(Post.id).where(Post.thread_id == item.thread_id,
-                                                Post.author_id == membership.id).limit(1)) is not None
+def posted_in_thread(session: Session, viewer: Viewer, item: ModuleItem) -> bool:
+    """Whether the participant has posted in the item's book-study thread of their cohort."""
+    return book_study.posted_in_thread(session, item, viewer.membership, viewer.seats)
 
 
 def submit_reflection(session: Session, viewer: Viewer, item: ModuleItem, body: str,
@@ -439,6 +438,8 @@ def submit_reflection(session: Session, viewer: Viewer, item: ModuleItem, body: 
     reflection.body, reflection.body_html = body, render_markdown(body)
     reflection.submitted_at = now or utcnow()
     session.flush()
+    if item.reflection_visibility is ReflectionVisibility.shared_to_cohort_thread:
+        book_study.share_reflection(session, item, reflection, viewer.membership, viewer.seats, now)
     if item.completion_rule is CompletionRule.reflection_submitted:
         _complete(session, item, viewer.membership, CompletionRule.reflection_submitted.value, now)
     return reflection
@@ -817,8 +818,17 @@ def save_item(session: Session, viewer: Viewer, module: Module, item: ModuleItem
                                        "untick “Show the video in the page” to link to it instead.", "url")
     if kind is ItemKind.reading and not url and not reading_id:
         raise ModuleInputError("Give the reading's web address, or choose a reading of the book study.", "url")
-    if kind is ItemKind.discussion and not thread_id and not url:
-        raise ModuleInputError("Choose the book-study thread to discuss in.", "thread_id")
+    if reading_id:
+        reading = session.get(Reading, reading_id)
+        if reading is None or reading.book.program_id != module.program_id or \
+                kind not in (ItemKind.reading, ItemKind.discussion):
+            raise ModuleInputError("Choose a reading of this program's book study.", "reading_id")
+    if thread_id:
+        thread = session.get(Thread, thread_id)
+        if thread is None or thread.cohort.program_id != module.program_id or kind is not ItemKind.discussion:
+            raise ModuleInputError("Choose a thread of this program's book study.", "thread_id")
+        if reading_id:
+            raise ModuleInputError("Choose either a reading's threads or one thread, not both.", "thread_id")
     if kind is ItemKind.reflection and not (body or "").strip():
         raise ModuleInputError("Write the reflection prompt.", "body")
     rule = completion_rule or _DEFAULT_RULE.get(kind, CompletionRule.viewed)
@@ -826,6 +836,10 @@ def save_item(session: Session, viewer: Viewer, module: Module, item: ModuleItem
         raise ModuleInputError("“Reflection submitted” fits only reflection items.", "completion_rule")
     if rule is CompletionRule.posted_in_thread and kind is not ItemKind.discussion:
         raise ModuleInputError("“Posted in the thread” fits only discussion items.", "completion_rule")
+    if rule is CompletionRule.posted_in_thread and url and not (reading_id or thread_id):
+        raise ModuleInputError("A discussion held elsewhere cannot be checked for posts: choose “Done when opened” "
+                               "or “Done when marked done”, or leave the web address empty to discuss it in the "
+                               "book study.", "completion_rule")
     has_file = bool(item and item.file_stored_name and not remove_file)
     if kind is ItemKind.resource and not url and not upload and not has_file:
         raise ModuleInputError("Upload a file or give a web address for this resource.", "upload")
@@ -910,13 +924,17 @@ def _clone(session: Session, module: Module, program: Program, *, title: str, co
                   after_module_id=module.after_module_id if keep_after else None,
                   grade_mode=module.grade_mode, score_maximum=module.score_maximum, created_by_id=creator.id)
     copy.cohort_links = cohort_links
+    same_program = program.id == module.program_id
     for item in module.items:
         stored = _copy_file(item.file_stored_name)
+        # Another program has its own book study: the same book's reading if it has one; no chosen thread.
+        reading_id = item.reading_id if same_program else book_study.copied_reading_id(session, item, program.id)
+        thread_id = item.thread_id if same_program else None
         copy.items.append(ModuleItem(
             position=item.position, kind=item.kind, title=item.title, body=item.body, body_html=item.body_html,
             url=item.url, video_provider=item.video_provider, video_id=item.video_id, minutes=item.minutes,
             required=item.required, completion_rule=item.completion_rule, release=item.release,
-            reflection_visibility=item.reflection_visibility, reading_id=item.reading_id, thread_id=item.thread_id,
+            reflection_visibility=item.reflection_visibility, reading_id=reading_id, thread_id=thread_id,
             linked_title=item.linked_title, file_stored_name=stored,
             file_original_name=item.file_original_name if stored else "",
             file_content_type=item.file_content_type if stored else "", file_size=item.file_size if stored else 0))

@@ -11,16 +11,18 @@ from sqlalchemy import select
 
 from lti_tool.auth import require_course_role
 from lti_tool.db import db
+from lti_tool.discussions.models import Book, Reading, Thread
 from lti_tool.errors import DomainError, NotFound
 from lti_tool.lti import deep_linking
 from lti_tool.lti.models import Course, CourseRole, Membership
-from lti_tool.modules import services
+from lti_tool.modules import book_study, services
 from lti_tool.modules.forms import (ActionForm, CopyProgramForm, CopyToCohortForm, FeedbackForm, ItemForm,
                                     ModuleForm, ReflectionForm, SettingsForm)
 from lti_tool.modules.models import (CompletionRule, GradeMode, ItemKind, ItemRelease, Module, ModuleItem,
                                      ReflectionVisibility, ReleaseRule)
 from lti_tool.modules.services import ModuleInputError
 from lti_tool.modules.uploads import file_response
+from lti_tool.programs.models import Cohort
 from lti_tool.programs.services import ensure_program
 
 bp = Blueprint("modules", __name__, url_prefix="/c/<int:course_id>/modules")
@@ -281,13 +283,7 @@ def module(membership, module_id: int):
 # ---- items --------------------------------------------------------------------------------------------------------
 
 def _discussion_choices(viewer) -> tuple[list, list]:
-    """Readings and threads of the book study in this program, when the discussions feature is here."""
-    try:
-        from lti_tool.discussions.models import Book, Reading, Thread
-    except ImportError:
-        return [], []
-    from lti_tool.programs.models import Cohort
-
+    """Readings and threads of the book study in this program."""
     readings = db.session.execute(select(Reading.id, Reading.label, Book.title).join(Book)
                                   .where(Book.program_id == viewer.program.id).order_by(Book.id, Reading.position)).all()
     threads = db.session.execute(select(Thread.id, Thread.title, Cohort.name).join(Cohort)
@@ -300,7 +296,7 @@ def _item_form_page(viewer, form, module, item, kind: ItemKind, status: int = 20
     form.reading_id.choices = [(0, "— none —")] + readings
     form.thread_id.choices = [(0, "— none —")] + threads
     return render_template("modules/item_form.html", **_ctx(viewer, form=form, module=module, item=item, kind=kind,
-                                                             has_discussions=bool(readings or threads))), status
+                                                             has_readings=bool(readings))), status
 
 
 def _save_item(viewer, form, module, item, kind: ItemKind):
@@ -401,21 +397,29 @@ def item(membership, item_id: int):
     viewer = _viewer(membership)
     it = services.get_item(db.session, viewer, item_id)
     try:
-        state = services.open_item(db.session, viewer, it)
+        services.open_item(db.session, viewer, it)
     except services.ItemLocked as exc:
         db.session.rollback()
         state = services.item_state(db.session, viewer, it)
         return render_template("modules/locked.html", **_ctx(viewer, item=it, module=it.module, state=state,
                                                               message=exc.message)), 403
     db.session.commit()
-    module_state = services.states_for(db.session, viewer, [it.module])[it.module_id] \
-        if membership.role is CourseRole.participant else None
+    return _item_page(viewer, it)
+
+
+def _item_page(viewer, it: ModuleItem, form: ReflectionForm | None = None, status: int = 200):
+    """The item as the viewer sees it; ``form`` keeps a reflection that could not be saved."""
+    participant = viewer.membership.role is CourseRole.participant
+    module_state = services.states_for(db.session, viewer, [it.module])[it.module_id] if participant else None
+    state = next((s for s in module_state.items if s.item.id == it.id), None) if module_state else None
     reflections = services.reflections_on(db.session, viewer, it) if it.kind is ItemKind.reflection else []
-    mine = next((r for r in reflections if r.membership_id == membership.id), None)
-    form = ReflectionForm(obj=mine)
-    thread_url = None
-    if it.thread_id:
-        thread_url = _thread_url(viewer, it.thread_id)
+    mine = next((r for r in reflections if r.membership_id == viewer.membership.id), None)
+    form = form or ReflectionForm(obj=mine)
+    places = book_study.places_for_viewer(db.session, viewer, it)
+    db.session.commit()     # a thread due to exist may just have been opened
+    reading = db.session.get(Reading, it.reading_id) if it.reading_id else None
+    if reading is not None and reading.book.program_id != viewer.program.id:
+        reading = None
     next_state = None
     if module_state is not None:
         ids = [s.item.id for s in module_state.items]
@@ -423,23 +427,8 @@ def item(membership, item_id: int):
         next_state = module_state.items[idx + 1] if idx + 1 < len(ids) else None
     return render_template("modules/item.html", **_ctx(viewer, item=it, module=it.module, state=state,
                                                         module_state=module_state, reflections=reflections,
-                                                        mine=mine, form=form, action=ActionForm(),
-                                                        thread_url=thread_url, next_state=next_state))
-
-
-def _thread_url(viewer, thread_id: int) -> str | None:
-    try:
-        from lti_tool.discussions.models import Thread
-    except ImportError:
-        return None
-    thread = db.session.get(Thread, thread_id)
-    if thread is None or thread.cohort.program_id != viewer.program.id:
-        return None
-    try:
-        return url_for("discussions.thread", course_id=viewer.program.course_id, cohort_id=thread.cohort_id,
-                       thread_id=thread.id)
-    except Exception:  # the discussions blueprint is not registered here
-        return None
+                                                        mine=mine, form=form, action=ActionForm(), places=places,
+                                                        reading=reading, next_state=next_state)), status
 
 
 @bp.post("/items/<int:item_id>/done")
@@ -465,24 +454,24 @@ def reflect(membership, item_id: int):
     viewer = _viewer(membership)
     it = services.get_item(db.session, viewer, item_id)
     form = ReflectionForm()
-    if form.validate_on_submit():
-        try:
-            services.submit_reflection(db.session, viewer, it, form.body.data)
-        except services.ItemLocked as exc:
-            db.session.rollback()
-            state = services.item_state(db.session, viewer, it)
-            return render_template("modules/locked.html", **_ctx(viewer, item=it, module=it.module, state=state,
-                                                                  message=exc.message)), 409
-        except DomainError as exc:
-            db.session.rollback()
-            flash(exc.message, "danger")
-        else:
-            db.session.commit()
-            flash("Your reflection is submitted.", "success")
-    else:
-        for errors in form.errors.values():
-            for error in errors:
-                flash(error, "danger")
+    if not form.validate_on_submit():
+        return _item_page(viewer, it, form, 400)
+    try:
+        services.submit_reflection(db.session, viewer, it, form.body.data)
+    except services.ItemLocked as exc:
+        db.session.rollback()
+        state = services.item_state(db.session, viewer, it)
+        return render_template("modules/locked.html", **_ctx(viewer, item=it, module=it.module, state=state,
+                                                              message=exc.message)), 409
+    except DomainError as exc:
+        _form_error(form, exc)      # the text stays in the form; nothing was saved
+        if not getattr(exc, "field", None):
+            form.form_errors.clear()
+            form.body.errors = [*list(form.body.errors), exc.message]
+        return _item_page(viewer, it, form, exc.status)
+    db.session.commit()
+    shared = it.reflection_visibility is ReflectionVisibility.shared_to_cohort_thread
+    flash("Your reflection is submitted" + (" and shared in your cohort's thread." if shared else "."), "success")
     return redirect(url_for("modules.item", course_id=viewer.program.course_id, item_id=it.id))
 
 

@@ -4,6 +4,7 @@ permissions across cohorts and courses, and deep linking of modules and items (C
 from __future__ import annotations
 
 import re
+from html import unescape
 
 import jwt
 import pytest
@@ -30,7 +31,7 @@ def member(app, sub: str, course: str = "demo-course") -> Membership:
 
 
 def text_of(html: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    return unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
 
 
 @pytest.fixture
@@ -302,3 +303,53 @@ def test_the_module_page_and_grid_cost_the_same_queries_with_more_items(app, dem
     big = (count_queries(app, lambda: pat.get(f"/c/{cid}/modules/{mid}")),
            count_queries(app, lambda: fac.get(f"/c/{cid}/modules/{mid}/progress")))
     assert small == big
+
+
+def test_a_shared_reflection_and_a_discussion_item_live_in_the_cohorts_book_study_thread(app, demo):
+    from lti_tool.discussions.models import Post, Thread
+
+    browsers, ids = demo
+    lead, pat, cid = browsers[LEAD], browsers["demo-participant-1"], ids["cid"]
+    create_module(lead, cid, ids["alpha"], title="Talk week")
+    mid = module_id_of(app, "Talk week")
+    form = lead.get(f"/c/{cid}/modules/{mid}/items/new?kind=discussion")
+    assert "Where the cohort discusses it" in text_of(form.text)
+    assert add_item(lead, cid, mid, "reflection", title="Notice", body="What did you **notice**?",
+                    completion_rule="reflection_submitted",
+                    reflection_visibility="shared_to_cohort_thread").status_code == 200
+    assert add_item(lead, cid, mid, "discussion", title="Share a success", body="One thing that worked.",
+                    completion_rule="posted_in_thread").status_code == 200
+    (reflect, _), (talk, _) = items_of(app, mid)
+
+    page = pat.get(f"/c/{cid}/modules/items/{reflect}")
+    assert "Your cohort's thread" in text_of(page.text) and "Reflections: Notice" in page.text
+    shared = pat.submit(page, body="Maya asked <b>why</b> twice.")
+    assert "shared in your cohort's thread" in text_of(shared.text)
+    with app.app_context():
+        post = db.session.scalar(select(Post).join(Thread).where(Thread.title == "Reflections: Notice"))
+        thread_url = f"/c/{cid}/discussions/cohort/{ids['alpha']}/threads/{post.thread_id}"
+        assert post.body_markdown == "Maya asked <b>why</b> twice." and "<b>" not in post.body_html
+    thread_page = pat.get(thread_url)
+    assert thread_page.status_code == 200 and "Maya asked &lt;b&gt;why&lt;/b&gt; twice." in thread_page.text
+    assert browsers["demo-participant-3"].get(thread_url).status_code == 404     # Beta's participant
+
+    # The discussion item: the link leads to the cohort's own thread; posting there ticks the item.
+    item_page = pat.get(f"/c/{cid}/modules/items/{talk}")
+    link = re.search(r'href="(/c/\d+/discussions/cohort/\d+/threads/\d+)">Share a success<', item_page.text)
+    assert link, text_of(item_page.text)
+    discussion = pat.get(link.group(1))
+    index = next(i for i, f in enumerate(forms(discussion.text)) if f.action.endswith("/posts"))
+    posted = pat.submit(discussion, index=index, body="Exit tickets!")
+    assert posted.status_code == 200
+    assert "2 of 2 required items done" in text_of(pat.get(f"/c/{cid}/modules/items/{talk}").text)
+
+    # A reflection that the thread refuses (a locked thread) is not saved, and the text stays in the form.
+    with app.app_context():
+        db.session.get(Thread, post.thread_id).locked = True
+        db.session.commit()
+    again = pat.get(f"/c/{cid}/modules/items/{reflect}")
+    refused = pat.submit(again, body="A second thought, kept.")
+    assert refused.status_code == 409 and "thread is locked" in text_of(refused.text)
+    assert "A second thought, kept." in refused.text
+    with app.app_context():
+        assert db.session.scalar(select(Reflection.body)) == "Maya asked <b>why</b> twice."
