@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import statistics
 import tempfile
 import time
@@ -17,9 +18,11 @@ from lti_tool.db import Base, db
 
 
 @contextmanager
-def bench_app(server_url: str, name: str):
+def bench_app(server_url: str, name: str, **overrides):
     """The app on a fresh database: a throw-away one made on the PostgreSQL server ``server_url`` (dropped
-    afterwards), or SQLite in a temporary folder when ``server_url`` is empty. Yields (app, database URL)."""
+    afterwards), or SQLite in a temporary folder when ``server_url`` is empty; the folder is removed afterwards.
+    ``overrides`` go to ``create_app`` on top of the bench's own (a bench that sets ``HUEY_IMMEDIATE=False`` gets
+    its job queue in the same folder). Yields (app, database URL)."""
     tmp = tempfile.mkdtemp(prefix=f"bench-{name}-")
     admin = db_name = app = None
     if server_url:
@@ -33,19 +36,21 @@ def bench_app(server_url: str, name: str):
     else:
         url = f"sqlite:///{tmp}/bench.sqlite3"
     try:
-        app = create_app("testing", DATABASE_URL=url, STATE_CACHE_DIR=os.path.join(tmp, "state"), REDIS_URL="",
-                         SERVER_NAME=None)
+        app = create_app("testing", **{"DATABASE_URL": url, "STATE_CACHE_DIR": os.path.join(tmp, "state"),
+                                       "HUEY_SQLITE_PATH": os.path.join(tmp, "huey.sqlite3"), "REDIS_URL": "",
+                                       "SERVER_NAME": None, **overrides})
         Base.metadata.create_all(db.engine_for(app))
         from lti_tool.migrate import stamp_head
 
         stamp_head(app)
         yield app, url
     finally:
+        if app is not None:
+            db.engine_for(app).dispose()
         if admin is not None:
-            if app is not None:
-                db.engine_for(app).dispose()
             admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
             admin.close()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def log_in(client, user_id: int) -> None:

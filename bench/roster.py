@@ -13,32 +13,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import secrets
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-@contextlib.contextmanager
-def throwaway_database(base_url: str):
-    import psycopg
-
-    name = f"cop_bench_roster_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = psycopg.connect(base_url, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(base_url)
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+from bench._common import bench_app  # noqa: E402
 
 
 @contextlib.contextmanager
@@ -121,25 +104,18 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://127.0.0.1:5432/test")
     args = parser.parse_args()
 
-    from lti_tool import create_app
     from lti_tool.cli import register_sandbox
-    from lti_tool.db import Base, db
+    from lti_tool.db import db
     from lti_tool.lti import registry
     from lti_tool.lti.models import Course
     from lti_tool.sandbox import services as sb
 
-    with throwaway_database(args.pg) as url, tempfile.TemporaryDirectory() as tmp:
-        app = create_app("testing", DATABASE_URL=url, STATE_CACHE_DIR=tmp, REDIS_URL="",
-                         ROSTER_PAGE_SIZE=args.page_size)
+    # A throw-away database (dropped at the end) with the tables straight from the models, as the test suite
+    # builds them (the migrations may lag while features are being built), marked as migrated so the app serves.
+    with bench_app(args.pg, "roster", ROSTER_PAGE_SIZE=args.page_size) as (app, _url):
         import logging
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        # Tables straight from the models, as the test suite builds them (the migrations may lag while
-        # features are being built), then marked as migrated so the app serves.
-        Base.metadata.create_all(db.engine_for(app))
-        from lti_tool.migrate import stamp_head
-
-        stamp_head(app)
         with served(app) as base_url:
             with app.app_context():
                 session = db.session
@@ -164,7 +140,8 @@ def main() -> None:
 
             print(f"\nRoster sync of {args.members} members, PostgreSQL, app on loopback, "
                   f"ROSTER_PAGE_SIZE={args.page_size}")
-            header = f"{'paging':8} {'run':14} {'time':>8} {'members/s':>10} {'NRPS GETs':>10} {'SQL':>7} {'SQL/page':>9}  outcome"
+            header = (f"{'paging':8} {'run':17} {'time':>8} {'members/s':>10} {'NRPS GETs':>10} {'SQL':>7} "
+                      f"{'SQL/page':>9}  outcome")
             print(header)
             print("-" * len(header))
             for paging, course_id in courses.items():
@@ -175,9 +152,8 @@ def main() -> None:
                     listed = figures["result"].get("listed", 0)
                     rate = listed / figures["elapsed"] if figures["elapsed"] else 0
                     per_page = figures["queries"] / pages if pages else 0
-                    print(f"{paging:8} {run:14} {figures['elapsed']:7.2f}s {rate:10.0f} {pages:10d} "
+                    print(f"{paging:8} {run:17} {figures['elapsed']:7.2f}s {rate:10.0f} {pages:10d} "
                           f"{figures['queries']:7d} {per_page:9.1f}  {figures['status']}: {figures['message']}")
-        db.engine_for(app).dispose()
 
 
 if __name__ == "__main__":

@@ -20,34 +20,18 @@ import contextlib
 import datetime as dt
 import logging
 import os
-import secrets
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._common import bench_app  # noqa: E402
+
 COURSE = "bench-scores"
-
-
-@contextlib.contextmanager
-def throwaway_database(base_url: str):
-    import psycopg
-
-    name = f"cop_bench_scores_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = psycopg.connect(base_url, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(base_url)
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 @contextlib.contextmanager
@@ -62,20 +46,6 @@ def serve(app):
     finally:
         server.shutdown()
         thread.join(timeout=5)
-
-
-def make_app(db_url: str, tmp: str):
-    from lti_tool import create_app
-    from lti_tool.db import Base, db
-    from lti_tool.migrate import stamp_head
-
-    app = create_app("testing", DATABASE_URL=db_url, REDIS_URL="", STATE_CACHE_DIR=os.path.join(tmp, "state"),
-                     HUEY_IMMEDIATE=False, HUEY_SQLITE_PATH=os.path.join(tmp, "huey.sqlite3"), SERVER_NAME=None)
-    for name in ("werkzeug", "lti_tool", "huey", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    Base.metadata.create_all(db.engine_for(app))
-    stamp_head(app)
-    return app
 
 
 def set_up_course(app, base_url: str, n: int) -> int:
@@ -216,8 +186,12 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL", "postgresql://127.0.0.1:5432/test"))
     args = parser.parse_args()
 
-    with throwaway_database(args.pg) as db_url, tempfile.TemporaryDirectory() as tmp:
-        app = make_app(db_url, tmp)
+    for name in ("werkzeug", "lti_tool", "huey", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    # A throw-away database (dropped at the end) with the tables from the models, as the tests build them. Huey
+    # is not immediate: its queue is SQLite in the bench's temporary folder and nobody consumes it, so recording
+    # scores only fills the outbox; the workers below deliver it.
+    with bench_app(args.pg, "scores", HUEY_IMMEDIATE=False) as (app, db_url):
         with serve(app) as base_url:
             started = time.perf_counter()
             course_id = set_up_course(app, base_url, args.n)
