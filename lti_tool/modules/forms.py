@@ -84,6 +84,16 @@ class CopyToCohortForm(FlaskForm):
 
 class CopyProgramForm(FlaskForm):
     program_id = SelectField("Copy every module into", coerce=_int, validate_choice=False)
+    match_cohorts = BooleanField("Give each module to the cohorts of the same name there, with its dates moved",
+                                 default=True)
+    shift_days = IntegerField("Move the dates by (days)", validators=[Optional(), NumberRange(-3660, 3660,
+                              "Between -3,660 and 3,660 days.")],
+                              description="Leave empty to move them by the distance between the two programs' "
+                                          "start dates. A date that lands outside the year is left for you to set.")
+
+
+class ImportProgramForm(CopyProgramForm):
+    program_id = SelectField("Bring every module of", coerce=_int, validate_choice=False)
 
 
 class SettingsForm(FlaskForm):

@@ -978,31 +978,100 @@ def copy_targets(session: Session, actor: Membership) -> list[tuple[Program, Mem
     return [(program, membership) for program, membership in rows if is_lead(program, membership)]
 
 
-def copy_program_modules(session: Session, viewer: Viewer, target_program_id: int) -> list[Module]:
-    """Copy every module of this program into another program the same person leads (next year's course).
+def default_shift_days(source: Program, target: Program) -> int:
+    """How far dates move from one program year to the other: the distance between their start dates."""
+    if source.starts_on and target.starts_on:
+        return (target.starts_on - source.starts_on).days
+    return 0
 
-    Cohorts and dates belong to a year, so the copies are for no cohort yet and open by hand; the order,
-    items, files, grading and "after module" chains come along.
-    """
+
+@dataclass
+class ProgramCopy:
+    source: Program
+    target: Program
+    modules: list[Module]
+    shift_days: int
+    with_cohorts: int      # copies given to a cohort of the same name
+
+
+def copy_program_modules(session: Session, viewer: Viewer, target_program_id: int, *, shift_days: int | None = None,
+                         match_cohorts: bool = True) -> ProgramCopy:
+    """Copy every module of this program into another program the same person leads (next year's course)."""
     if not viewer.lead:
         raise Forbidden("Only the program's leads copy its modules.")
-    target = next((p for p, _m in copy_targets(session, viewer.membership) if p.id == target_program_id), None)
-    if target is None:
+    found = next(((p, m) for p, m in copy_targets(session, viewer.membership) if p.id == target_program_id), None)
+    if found is None:
         raise NotFound("You do not lead that program, so modules cannot be copied there.")
-    target_lead = next(m for p, m in copy_targets(session, viewer.membership) if p.id == target_program_id)
+    target, target_lead = found
+    return _copy_program(session, viewer.program, target, target_lead, shift_days, match_cohorts)
+
+
+def import_program_modules(session: Session, viewer: Viewer, source_program_id: int, *,
+                           shift_days: int | None = None, match_cohorts: bool = True) -> ProgramCopy:
+    """Bring every module of an earlier program the same person leads (last year's course) into this one."""
+    if not viewer.lead:
+        raise Forbidden("Only the program's leads bring modules into it.")
+    source = next((p for p, _m in copy_targets(session, viewer.membership) if p.id == source_program_id), None)
+    if source is None:
+        raise NotFound("You do not lead that program, so its modules cannot be brought here.")
+    return _copy_program(session, source, viewer.program, viewer.membership, shift_days, match_cohorts)
+
+
+def _copy_program(session: Session, source: Program, target: Program, creator: Membership, shift_days: int | None,
+                  match_cohorts: bool) -> ProgramCopy:
+    """Copies of every module of ``source`` in ``target``, in order, with their items, files, grading and
+    "after module" chains. With ``match_cohorts`` a copy is for the target's cohorts of the same names, its
+    dates moved by ``shift_days`` (default: the distance between the programs' start dates); a date that
+    lands outside the target's year is left for the lead to set, and a module by date with no date left
+    opens by hand. Copying the same modules twice is refused."""
+    if shift_days is None:
+        shift_days = default_shift_days(source, target)
+    if not -3660 <= shift_days <= 3660:
+        raise ModuleInputError("Move the dates by at most ten years (3,660 days).", "shift_days")
+    modules = program_modules(session, source)
+    if not modules:
+        raise ModuleInputError(f"“{source.title}” has no modules to copy.", "program_id")
+    present = set(session.scalars(select(Module.title).where(Module.program_id == target.id)))
+    if all(m.title in present for m in modules):
+        raise Conflict(f"“{target.title}” already has these modules (same titles), so nothing was copied again.")
+    source_names = {c.id: c.name.casefold() for c in program_cohorts(session, source)}
+    target_cohorts = {c.name.casefold(): c for c in program_cohorts(session, target)} if match_cohorts else {}
+
+    def moved(day: dt.date | None) -> dt.date | None:
+        if day is None:
+            return None
+        day = day + dt.timedelta(days=shift_days)
+        inside = (not target.starts_on or day >= target.starts_on) and (not target.ends_on or day <= target.ends_on)
+        return day if inside else None
+
     copies: dict[int, Module] = {}
-    modules = program_modules(session, viewer.program)
+    with_cohorts = 0
     for module in modules:
-        rule = ReleaseRule.by_hand if module.release_rule is ReleaseRule.by_date else module.release_rule
-        copy = _clone(session, module, target, title=module.title, cohort_links=[], creator=target_lead,
+        links: list[ModuleCohort] = []
+        for link in module.cohort_links:
+            cohort = target_cohorts.get(source_names.get(link.cohort_id, ""))
+            if cohort is None or any(existing.cohort_id == cohort.id for existing in links):
+                continue
+            opens, due = moved(link.opens_on), moved(link.due_on)
+            if opens and due and due < opens:
+                due = None
+            links.append(ModuleCohort(cohort_id=cohort.id, opens_on=opens, due_on=due))
+        rule = module.release_rule
+        if rule is ReleaseRule.by_date and not any(link.opens_on for link in links):
+            rule = ReleaseRule.by_hand
+        copy = _clone(session, module, target, title=module.title, cohort_links=links, creator=creator,
                       keep_after=False)
         copy.release_rule = rule
         copies[module.id] = copy
+        with_cohorts += bool(links)
     for module in modules:
         if module.after_module_id in copies:
             copies[module.id].after_module_id = copies[module.after_module_id].id
+    if session.scalar(select(ModuleSettings.id).where(ModuleSettings.program_id == target.id)) is None:
+        session.add(ModuleSettings(program_id=target.id,
+                                   weekly_budget_minutes=module_settings(session, source).weekly_budget_minutes))
     session.flush()
-    return list(copies.values())
+    return ProgramCopy(source, target, list(copies.values()), shift_days, with_cohorts)
 
 
 # ---- participant views ---------------------------------------------------------------------------------------------

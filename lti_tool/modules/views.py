@@ -16,8 +16,8 @@ from lti_tool.errors import DomainError, NotFound
 from lti_tool.lti import deep_linking
 from lti_tool.lti.models import Course, CourseRole, Membership
 from lti_tool.modules import book_study, services
-from lti_tool.modules.forms import (ActionForm, CopyProgramForm, CopyToCohortForm, FeedbackForm, ItemForm,
-                                    ModuleForm, ReflectionForm, SettingsForm)
+from lti_tool.modules.forms import (ActionForm, CopyProgramForm, CopyToCohortForm, FeedbackForm, ImportProgramForm,
+                                    ItemForm, ModuleForm, ReflectionForm, SettingsForm)
 from lti_tool.modules.models import (CompletionRule, GradeMode, ItemKind, ItemRelease, Module, ModuleItem,
                                      ReflectionVisibility, ReleaseRule)
 from lti_tool.modules.services import ModuleInputError
@@ -219,27 +219,86 @@ def copy_to_cohort(membership, module_id: int):
     return _back(viewer, module.id)
 
 
+def _program_choice(program) -> str:
+    """"Title · course (year)", leaving out what the title already says."""
+    text = program.title
+    if program.course.display_title not in text:
+        text += f" · {program.course.display_title}"
+    year = program.year_label or (f"from {services.say_date(program.starts_on)}" if program.starts_on else "")
+    return text + (f" ({year})" if year and year not in text else "")
+
+
+def _year_to_year_page(viewer, copy_form=None, import_form=None, status: int = 200):
+    others = services.copy_targets(db.session, viewer.membership)
+    copy_form = copy_form or CopyProgramForm(prefix="copy")
+    import_form = import_form or ImportProgramForm(prefix="bring")
+    choices = [(p.id, _program_choice(p)) for p, _m in others]
+    copy_form.program_id.choices = import_form.program_id.choices = choices
+    shifts = {p.id: services.default_shift_days(viewer.program, p) for p, _m in others}
+    return render_template("modules/copy_program.html", **_ctx(viewer, copy_form=copy_form, import_form=import_form,
+                                                                others=others, shifts=shifts,
+                                                                choice_label=_program_choice)), status
+
+
+def _copied_message(result: services.ProgramCopy, here: bool) -> str:
+    n = len(result.modules)
+    text = f"Copied {n} module{'s' if n != 1 else ''} {'from' if here else 'into'} “{(result.source if here else result.target).title}”. "
+    if result.with_cohorts:
+        text += (f"{result.with_cohorts} went to cohorts of the same name, their dates moved by "
+                 f"{result.shift_days} days; ")
+    text += "the others are for no cohort yet. Nothing is released until you release it."
+    return text
+
+
 @bp.route("/copy-program", methods=["GET", "POST"])
 @require_course_role(CourseRole.facilitator)
 def copy_program(membership):
+    """Year to year: copy this program's modules into another program the lead leads, or bring them here."""
     viewer = _viewer(membership)
     if not viewer.lead:
         raise services.Forbidden("Only the program's leads copy its modules.")
-    targets = services.copy_targets(db.session, membership)
-    form = CopyProgramForm()
-    form.program_id.choices = [(p.id, f"{p.title} ({p.year_label or p.course.display_title})") for p, _m in targets]
-    if form.validate_on_submit():
+    if request.method == "GET":
+        return _year_to_year_page(viewer)
+    form = CopyProgramForm(prefix="copy")
+    _year_to_year_page(viewer, copy_form=form)     # sets the choices
+    if form.validate_on_submit() and form.program_id.data not in dict(form.program_id.choices):
+        form.program_id.errors = [*form.program_id.errors, "Choose one of the programs you lead."]
+    elif form.validate_on_submit():
         try:
-            copies = services.copy_program_modules(db.session, viewer, form.program_id.data)
+            result = services.copy_program_modules(db.session, viewer, form.program_id.data,
+                                                   shift_days=form.shift_days.data,
+                                                   match_cohorts=form.match_cohorts.data)
         except DomainError as exc:
             _form_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Copied {len(copies)} module{'s' if len(copies) != 1 else ''}. Open that course to choose "
-                  "their cohorts and dates.", "success")
-            return _back(viewer)
-    return render_template("modules/copy_program.html", **_ctx(viewer, form=form, targets=targets)), \
-        (400 if request.method == "POST" else 200)
+            return _year_to_year_page(viewer, copy_form=form, status=exc.status)
+        db.session.commit()
+        flash(_copied_message(result, here=False), "success")
+        return _back(viewer)
+    return _year_to_year_page(viewer, copy_form=form, status=400)
+
+
+@bp.post("/import-program")
+@require_course_role(CourseRole.facilitator)
+def import_program(membership):
+    viewer = _viewer(membership)
+    if not viewer.lead:
+        raise services.Forbidden("Only the program's leads bring modules into it.")
+    form = ImportProgramForm(prefix="bring")
+    _year_to_year_page(viewer, import_form=form)
+    if form.validate_on_submit() and form.program_id.data not in dict(form.program_id.choices):
+        form.program_id.errors = [*form.program_id.errors, "Choose one of the programs you lead."]
+    elif form.validate_on_submit():
+        try:
+            result = services.import_program_modules(db.session, viewer, form.program_id.data,
+                                                     shift_days=form.shift_days.data,
+                                                     match_cohorts=form.match_cohorts.data)
+        except DomainError as exc:
+            _form_error(form, exc)
+            return _year_to_year_page(viewer, import_form=form, status=exc.status)
+        db.session.commit()
+        flash(_copied_message(result, here=True), "success")
+        return _back(viewer)
+    return _year_to_year_page(viewer, import_form=form, status=400)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

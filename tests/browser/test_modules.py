@@ -156,3 +156,49 @@ def test_a_facilitator_authors_and_reorders_with_the_keyboard(page, person, live
     look(page, "modules-progress-grid")
     page.goto(f"{base}/c/{cid}/modules/")
     look(page, "modules-facilitator-index")
+
+
+def test_a_shared_reflection_lands_in_the_cohorts_thread_and_the_lead_sees_year_to_year(page, person, live_server,
+                                                                                       sandbox, app, week):
+    base = live_server.url
+    cid = launch(page, base, "demo-facilitator-1")
+    pat = person()
+    launch(pat, base, "demo-participant-1")
+    mid = week()
+    with app.app_context():
+        s = db.session
+        module = s.get(ms.Module, mid)
+        lead = s.scalar(select(Membership).join(User).where(User.sub == "demo-facilitator-1"))
+        viewer = ms.viewer_for(s, lead, module.program)
+        shared = ms.save_item(s, viewer, module, kind=ItemKind.reflection, title="Share one student's voice",
+                              minutes=15, body="Whose voice surprised you this week?",
+                              reflection_visibility=ms.ReflectionVisibility.shared_to_cohort_thread)
+        s.commit()
+        shared_id = shared.id
+
+    pat.goto(f"{base}/c/{cid}/modules/items/{shared_id}")
+    pat.get_by_role("textbox", name="Your reflection").fill("Maya asked why we grade *effort*. I had no answer.")
+    with pat.expect_navigation():
+        pat.get_by_role("button", name="Submit my reflection").press("Enter")
+    assert "shared in your cohort's thread" in pat.inner_text(".app-flashes")
+    look(pat, "modules-participant-shared-reflection")
+    with pat.expect_navigation():
+        pat.get_by_role("link", name="Reflections: Share one student's voice").press("Enter")
+    assert "Maya asked why we grade" in pat.inner_text("main")
+    look(pat, "modules-reflection-in-thread")
+
+    page.goto(f"{base}/c/{cid}/modules/{mid}/items/new?kind=discussion")
+    assert page.get_by_role("group", name="Where the cohort discusses it").is_visible()
+    look(page, "modules-discussion-item-form")
+    from lti_tool.sandbox import services as sb
+
+    with app.app_context():    # next year's course, where the lead has opened the tool once
+        sb.add_course(db.session, sb.first_platform(db.session), "demo-course-2031", "CoP 2031–32",
+                      [("demo-facilitator-1", "Maya Okonkwo-Reyes", "", [sb.INSTRUCTOR])])
+        db.session.commit()
+    page.goto(f"{base}/sandbox/launch?user=demo-facilitator-1&course=demo-course-2031&kind=resource&flavour=canvas")
+    page.wait_for_url(re.compile(r"/c/\d+/"))
+    page.goto(f"{base}/c/{cid}/modules/copy-program")
+    assert page.get_by_role("heading", name="Year to year", level=1).is_visible()
+    assert page.get_by_label("Bring every module of").is_visible()
+    look(page, "modules-year-to-year")

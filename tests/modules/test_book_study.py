@@ -222,7 +222,7 @@ def test_a_copy_into_another_program_points_at_that_programs_reading_of_the_same
                         cohort_ids=[next_cohort.id])
     same_reading = ds.save_reading(world.session, lena_next, same, label="Chapter 2", starts_on=TODAY,
                                    ends_on=TODAY, now=NOW)
-    [copy] = ms.copy_program_modules(world.session, lena, next_year.program.id)
+    [copy] = ms.copy_program_modules(world.session, lena, next_year.program.id).modules
     reading_copy, talk_copy = copy.items
     assert reading_copy.reading_id == same_reading.id
     assert talk_copy.thread_id is None      # a thread belongs to last year's cohort

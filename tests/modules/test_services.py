@@ -210,26 +210,78 @@ def test_items_move_up_and_down_and_modules_duplicate_and_copy_to_another_cohort
     assert to_math.cohort_ids == [world.cohorts["Math"].id] and to_math.title == "Week 1 (Math)"
 
 
-def test_a_lead_copies_the_programs_modules_into_next_years_program(world):
-    first = world.module("Week 1")
-    world.module("Week 2", release_rule=ReleaseRule.after_module, after_module_id=first.id)
+def _next_year(world, *cohort_names):
+    """Next year's course on the same LMS, its program a year later, led by the same Lena."""
     lena = world.people["Lena"]
     next_year = make_world(world.session, "course-next")
-    next_year.platform = world.platform
     next_year.course.platform = world.platform
+    next_year.program.starts_on, next_year.program.ends_on = dt.date(2031, 8, 1), dt.date(2032, 7, 31)
     lena_next = next_year.person("Lena", CourseRole.facilitator, user=lena.user)
     next_year.program.settings = {"leads": [lena_next.id]}
+    for name in cohort_names:
+        next_year.cohort(name)
     world.session.flush()
+    return next_year, lena_next
+
+
+def test_a_lead_copies_the_programs_modules_into_next_years_program(world):
+    first = world.module("Week 1", cohorts=("Literacy", "Math"), release_rule=ReleaseRule.by_date,
+                         dates={world.cohorts["Literacy"].id: (dt.date(2030, 9, 2), dt.date(2030, 9, 9)),
+                                world.cohorts["Math"].id: (dt.date(2030, 9, 3), None)})
+    world.module("Week 2", release_rule=ReleaseRule.after_module, after_module_id=first.id)
+    ms.update_settings(world.session, world.people["Lena"], world.program, 90)
+    next_year, _lena_next = _next_year(world, "Literacy", "Science")
+    lena = world.people["Lena"]
     assert [p.id for p, _m in ms.copy_targets(world.session, lena)] == [next_year.program.id]
-    copies = ms.copy_program_modules(world.session, world.viewer("Lena"), next_year.program.id)
-    assert [c.title for c in copies] == ["Week 1", "Week 2"]
-    assert all(c.program_id == next_year.program.id and c.cohort_ids == [] for c in copies)
+    result = ms.copy_program_modules(world.session, world.viewer("Lena"), next_year.program.id)
+    copies = result.modules
+    assert [c.title for c in copies] == ["Week 1", "Week 2"] and result.shift_days == 365
+    assert all(c.program_id == next_year.program.id and not c.released for c in copies)
     assert copies[1].after_module_id == copies[0].id
+    # The cohort of the same name gets the module with its dates a year on; Math has no namesake there.
+    [link] = copies[0].cohort_links
+    assert link.cohort_id == next_year.cohorts["Literacy"].id
+    assert (link.opens_on, link.due_on) == (dt.date(2031, 9, 2), dt.date(2031, 9, 9))
+    assert copies[0].release_rule is ReleaseRule.by_date and result.with_cohorts == 2
+    assert ms.module_settings(world.session, next_year.program).weekly_budget_minutes == 90
+    # Twice is refused and copies nothing more.
+    with pytest.raises(ms.Conflict, match="already has these modules"):
+        ms.copy_program_modules(world.session, world.viewer("Lena"), next_year.program.id)
+    assert world.session.scalar(select(func.count(Module.id)).where(Module.program_id == next_year.program.id)) == 2
     with pytest.raises(Forbidden):
         ms.copy_program_modules(world.session, world.viewer("Fay"), next_year.program.id)
     stranger_program = make_world(world.session, "course-c").program
     with pytest.raises(NotFound):
         ms.copy_program_modules(world.session, world.viewer("Lena"), stranger_program.id)
+
+
+def test_a_lead_brings_last_years_modules_into_a_new_program_with_dates_left_to_set_when_they_fall_outside(world):
+    world.module("Kick-off", cohorts=("Literacy",), release_rule=ReleaseRule.by_date,
+                 dates={world.cohorts["Literacy"].id: (dt.date(2030, 8, 5), None)})
+    world.module("Late summer", cohorts=("Literacy",), release_rule=ReleaseRule.by_date,
+                 dates={world.cohorts["Literacy"].id: (dt.date(2031, 7, 20), None)})
+    next_year, lena_next = _next_year(world, "literacy")       # names match whatever their case
+    next_year.program.ends_on = dt.date(2032, 6, 30)           # next year ends earlier
+    viewer = ms.viewer_for(world.session, lena_next, next_year.program)
+    result = ms.import_program_modules(world.session, viewer, world.program.id, shift_days=364)
+    kickoff, late = result.modules
+    assert kickoff.cohort_links[0].opens_on == dt.date(2031, 8, 4)        # 52 weeks on: still a Monday
+    # 18 July 2032 is past next year's end: the date is left for the lead, and the module opens by hand.
+    assert late.cohort_links[0].opens_on is None and late.release_rule is ReleaseRule.by_hand
+    with pytest.raises(ms.ModuleInputError, match="ten years"):
+        ms.import_program_modules(world.session, viewer, world.program.id, shift_days=5000)
+    fay_next = next_year.person("Fay", CourseRole.facilitator, user=world.people["Fay"].user)
+    with pytest.raises(Forbidden):
+        ms.import_program_modules(world.session, ms.viewer_for(world.session, fay_next, next_year.program),
+                                  world.program.id)
+    # A lead of another program who does not lead this one cannot pull its modules.
+    stranger = make_world(world.session, "course-d")
+    olga = stranger.person("Olga", CourseRole.facilitator)
+    stranger.program.settings = {"leads": [olga.id]}
+    world.session.flush()
+    with pytest.raises(NotFound):
+        ms.import_program_modules(world.session, ms.viewer_for(world.session, olga, stranger.program),
+                                  world.program.id)
 
 
 def test_my_week_counts_open_minutes_against_the_budget_and_lists_overdue(world):

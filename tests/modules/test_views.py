@@ -353,3 +353,41 @@ def test_a_shared_reflection_and_a_discussion_item_live_in_the_cohorts_book_stud
     assert "A second thought, kept." in refused.text
     with app.app_context():
         assert db.session.scalar(select(Reflection.body)) == "Maya asked <b>why</b> twice."
+
+
+def test_the_lead_brings_last_years_modules_into_next_years_course(app, demo, lti):
+    browsers, ids = demo
+    lead, cid = browsers[LEAD], ids["cid"]
+    build_week(app, demo)
+    with app.app_context():    # next year's course on the same LMS: the same lead, a cohort named Alpha again
+        platform = sb.first_platform(db.session)
+        sb.add_course(db.session, platform, "demo-course-2031", "Communities of Practice 2031–32",
+                      [(LEAD, "Lead", "", [sb.INSTRUCTOR])])
+        db.session.commit()
+    nxt = lti(LEAD, course="demo-course-2031")
+    next_cid = member(app, LEAD, "demo-course-2031").course_id
+    with app.app_context():
+        program = db.session.scalar(select(Program).where(Program.course_id == next_cid))
+        db.session.add(Cohort(program=program, name="Alpha"))
+        db.session.commit()
+
+    page = nxt.get(f"/c/{next_cid}/modules/copy-program")
+    assert page.status_code == 200 and "Bring modules into" in text_of(page.text)
+    index = next(i for i, f in enumerate(forms(page.text)) if f.action.endswith("/import-program"))
+    with app.app_context():
+        source = db.session.scalar(select(Program.id).where(Program.course_id == cid))
+    unchosen = nxt.submit(page, index=index)
+    assert unchosen.status_code == 400 and "Choose one of the programs you lead" in text_of(unchosen.text)
+    brought = nxt.submit(page, index=index, **{"bring-program_id": str(source), "bring-shift_days": "364"})
+    assert brought.status_code == 200, text_of(brought.text)[:400]
+    assert "Copied 1 module from" in text_of(brought.text) and "1 went to cohorts of the same name" in text_of(brought.text)
+    with app.app_context():
+        copy = db.session.scalar(select(Module).where(Module.program_id == program.id))
+        assert copy.title == "Week 1" and [link.cohort.name for link in copy.cohort_links] == ["Alpha"]
+        assert [i.title for i in copy.items] == ["Welcome", "Watch the talk", "Reflect"] and not copy.released
+    again = nxt.submit(nxt.get(f"/c/{next_cid}/modules/copy-program"), index=index,
+                       **{"bring-program_id": str(source)})
+    assert again.status_code == 409 and "already has these modules" in text_of(again.text)
+    # Last year's side shows next year's program as a place to copy to; a participant gets neither page.
+    assert "Communities of Practice 2031–32" in lead.get(f"/c/{cid}/modules/copy-program").text
+    assert browsers["demo-participant-1"].get(f"/c/{cid}/modules/copy-program").status_code == 403
