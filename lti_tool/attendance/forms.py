@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DateField, DecimalField, IntegerField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, DateField, DecimalField, IntegerField, RadioField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lti_tool.attendance.models import ExcusedPolicy, StatusKind
@@ -23,7 +24,7 @@ class StatusForm(FlaskForm):
 
 
 class NewStatusForm(StatusForm):
-    kind = SelectField("Counts as", choices=[(k.value, k.label) for k in StatusKind],
+    kind = SelectField("Counts as", choices=[SelectChoice(k.value, k.label) for k in StatusKind],
                        description="What the requirement reads: attended (present, late), excused, absent, made up.")
 
 
@@ -36,8 +37,8 @@ class SettingsForm(FlaskForm):
                                       validators=[InputRequired(), NumberRange(0, 1440, "Between 0 and 1440.")])
     grading_enabled = BooleanField("Send an “Attendance” score to the LMS gradebook", default=True)
     grade_mode = RadioField("The score is", default="requirement", choices=[
-        ("requirement", "Points earned over the number of sessions required (capped at 100%)"),
-        ("share", "Points earned over all scheduled sessions"),
+        SelectChoice("requirement", "Points earned over the number of sessions required (capped at 100%)"),
+        SelectChoice("share", "Points earned over all scheduled sessions"),
     ])
 
 
@@ -48,7 +49,7 @@ class RequirementForm(FlaskForm):
         description="Counted over every scheduled session of the cohort and of the whole program. "
                     "Leave empty to remove the rule.")
     excused_policy = RadioField("Excused absences", default=ExcusedPolicy.reduces.value,
-                                choices=[(p.value, p.label) for p in ExcusedPolicy])
+                                choices=[SelectChoice(p.value, p.label) for p in ExcusedPolicy])
     made_up_counts = BooleanField("An approved make-up counts as attended", default=True)
 
 

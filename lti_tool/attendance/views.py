@@ -8,6 +8,7 @@ import io
 from flask import (Blueprint, Response, current_app, flash, jsonify, redirect, render_template, request, url_for)
 from flask_login import current_user
 from markupsafe import Markup
+from wtforms import SelectChoice
 
 from lti_tool.attendance import services
 from lti_tool.attendance.forms import (ActionForm, CheckInForm, ImportForm, MakeUpAssignForm, MakeUpReviewForm,
@@ -474,7 +475,8 @@ def _settings_page(program, membership, status_code=200, **forms):
     new_status = forms.get("new_status") or NewStatusForm(prefix="new", formdata=None)
     settings_form = forms.get("settings_form") or SettingsForm(formdata=None, obj=settings)
     requirement_form = forms.get("requirement_form") or RequirementForm(formdata=None)
-    requirement_form.cohort_id.choices = [(0, "The whole program")] + [(c.id, c.name) for c in cohorts]
+    requirement_form.cohort_id.choices = ([SelectChoice(0, "The whole program")]
+                                          + [SelectChoice(c.id, c.name) for c in cohorts])
     return render_template("attendance/settings.html", statuses=statuses, status_forms=status_forms,
                            new_status=new_status, settings_form=settings_form, requirement_form=requirement_form,
                            requirements=requirements, cohorts={c.id: c for c in cohorts},
@@ -558,7 +560,7 @@ def edit_requirement(membership):
     program = _program(membership)
     form = RequirementForm()
     cohorts = services.managed_cohorts(db.session, membership, program)
-    form.cohort_id.choices = [(0, "The whole program")] + [(c.id, c.name) for c in cohorts]
+    form.cohort_id.choices = [SelectChoice(0, "The whole program")] + [SelectChoice(c.id, c.name) for c in cohorts]
     if form.validate_on_submit():
         cohort = next((c for c in cohorts if c.id == form.cohort_id.data), None)
         try:

@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectField, StringField, TextAreaField,
-                     TimeField)
+from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectChoice, SelectField, StringField,
+                     TextAreaField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lti_tool.calendar.models import MeetingKind
 from lti_tool.calendar.services import MILESTONE_LABELS, NTH_NAMES, WEEKDAY_NAMES, Frequency, Scope
 
-KIND_CHOICES = [(k.value, k.label) for k in MeetingKind]
-SCOPE_CHOICES = [(Scope.one, "Only this session (it leaves its series)"),
-                 (Scope.future, "This session and the later ones of its series"),
-                 (Scope.all, "Every session of its series")]
+KIND_CHOICES = [SelectChoice(k.value, k.label) for k in MeetingKind]
+SCOPE_CHOICES = [SelectChoice(Scope.one, "Only this session (it leaves its series)"),
+                 SelectChoice(Scope.future, "This session and the later ones of its series"),
+                 SelectChoice(Scope.all, "Every session of its series")]
 
 
 class _SessionFields(FlaskForm):
@@ -38,14 +38,15 @@ class MeetingForm(_SessionFields):
 
 class SeriesForm(_SessionFields):
     frequency = SelectField("Repeats", choices=[
-        (Frequency.monthly_nth, "Monthly on a weekday (the second Thursday…)"),
-        (Frequency.monthly_date, "Monthly on a date (the 15th…)"),
-        (Frequency.weekly, "Weekly"),
+        SelectChoice(Frequency.monthly_nth, "Monthly on a weekday (the second Thursday…)"),
+        SelectChoice(Frequency.monthly_date, "Monthly on a date (the 15th…)"),
+        SelectChoice(Frequency.weekly, "Weekly"),
     ])
     nth = SelectField("Which week of the month", coerce=int,
-                      choices=[(n, label.capitalize()) for n, label in NTH_NAMES.items()], default=2,
+                      choices=[SelectChoice(n, label.capitalize()) for n, label in NTH_NAMES.items()], default=2,
                       description="For monthly on the nth weekday.")
-    weekday = SelectField("Weekday", coerce=int, choices=list(enumerate(WEEKDAY_NAMES)), default=3,
+    weekday = SelectField("Weekday", coerce=int,
+                          choices=[SelectChoice(n, name) for n, name in enumerate(WEEKDAY_NAMES)], default=3,
                           description="For weekly and monthly on the nth weekday.")
     day_of_month = IntegerField("Day of the month", validators=[Optional(), NumberRange(1, 31, "Between 1 and 31.")],
                                 default=15, description="For monthly on a date.")
@@ -60,13 +61,13 @@ class SeriesForm(_SessionFields):
 
 
 class DeleteMeetingForm(FlaskForm):
-    scope = RadioField("Delete", choices=[(Scope.one, "Only this session"),
-                                          (Scope.future, "This session and the later ones of its series"),
-                                          (Scope.all, "Every session of its series")], default=Scope.one)
+    scope = RadioField("Delete", choices=[SelectChoice(Scope.one, "Only this session"),
+                                          SelectChoice(Scope.future, "This session and the later ones of its series"),
+                                          SelectChoice(Scope.all, "Every session of its series")], default=Scope.one)
 
 
 class MilestoneForm(FlaskForm):
-    kind = SelectField("Kind", choices=[(k.value, label) for k, label in MILESTONE_LABELS.items()])
+    kind = SelectField("Kind", choices=[SelectChoice(k.value, label) for k, label in MILESTONE_LABELS.items()])
     title = StringField("Title", validators=[Optional(), Length(max=200)],
                         description="Leave empty to use the kind's name.")
     on_date = DateField("Date", validators=[InputRequired(message="Give the milestone a date.")])

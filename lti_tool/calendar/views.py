@@ -6,6 +6,7 @@ import re
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import func, select
+from wtforms import SelectChoice
 
 from lti_tool.auth import require_course_role
 from lti_tool.calendar import services
@@ -51,12 +52,12 @@ def _when(program_tz, viewer_tz):
     return when
 
 
-def _cohort_choices(program: Program, membership: Membership) -> list[tuple[int, str]]:
+def _cohort_choices(program: Program, membership: Membership) -> list[SelectChoice]:
     """Where ``membership`` may add sessions: the whole program (leads) and the cohorts they manage."""
     managed = services.managed_cohort_ids(db.session, program, membership)
     cohorts = db.session.scalars(select(Cohort).where(Cohort.program_id == program.id).order_by(Cohort.name))
-    choices = [(0, "The whole program (every cohort)")] if is_lead(program, membership) else []
-    choices += [(c.id, c.name) for c in cohorts if managed is None or c.id in managed]
+    choices = [SelectChoice(0, "The whole program (every cohort)")] if is_lead(program, membership) else []
+    choices += [SelectChoice(c.id, c.name) for c in cohorts if managed is None or c.id in managed]
     if not choices:
         raise Forbidden("Only cohort facilitators and the program's leads can add sessions.")
     return choices

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, FloatField, HiddenField, IntegerField, RadioField,
-                     SelectField, SelectMultipleField, StringField, TextAreaField)
+                     SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lti_tool.discussions.models import EmailMode, PostFirst
 
-POST_FIRST_CHOICES = [(p.value, p.label) for p in PostFirst]
+POST_FIRST_CHOICES = [SelectChoice(p.value, p.label) for p in PostFirst]
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -96,7 +96,7 @@ class MoveForm(FlaskForm):
 
 class CohortSettingsForm(FlaskForm):
     general_threads_by = RadioField("Who may start general threads", choices=[
-        ("facilitators", "Facilitators only"), ("everyone", "Everyone in the cohort")])
+        SelectChoice("facilitators", "Facilitators only"), SelectChoice("everyone", "Everyone in the cohort")])
 
 
 class ProgramSettingsForm(FlaskForm):
@@ -105,7 +105,7 @@ class ProgramSettingsForm(FlaskForm):
 
 
 class PreferenceForm(FlaskForm):
-    email_mode = RadioField("Email me", choices=[(m.value, m.label) for m in EmailMode])
+    email_mode = RadioField("Email me", choices=[SelectChoice(m.value, m.label) for m in EmailMode])
 
 
 class OverrideForm(FlaskForm):

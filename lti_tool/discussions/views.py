@@ -6,6 +6,7 @@ import zoneinfo
 
 from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from lti_tool.auth import require_course_role
 from lti_tool.db import db, utcnow
@@ -114,10 +115,10 @@ def program_settings(membership: Membership):
 
 def _book_form(program: Program, membership: Membership, book: Book | None = None) -> f.BookForm:
     form = f.BookForm(obj=book)
-    form.cohort_ids.choices = [(c.id, c.name) for c in s.managed_cohorts(db.session, membership, program)]
+    form.cohort_ids.choices = [SelectChoice(c.id, c.name) for c in s.managed_cohorts(db.session, membership, program)]
     if request.method == "GET":
         form.cohort_ids.data = [link.cohort_id for link in book.cohort_links] if book else \
-            [c for c, _ in form.cohort_ids.choices]
+            [c.value for c in form.cohort_ids.choices]
     return form
 
 
@@ -551,7 +552,7 @@ def move_post(membership: Membership, cohort_id: int, post_id: int):
     s.require_manager(viewer)
     post = s.get_post(db.session, viewer, post_id)
     form = f.MoveForm()
-    form.thread_id.choices = [(t.id, t.title) for t in db.session.scalars(
+    form.thread_id.choices = [SelectChoice(t.id, t.title) for t in db.session.scalars(
         select(Thread).where(Thread.cohort_id == viewer.cohort.id, Thread.id != post.thread_id).order_by(Thread.title))]
     if form.validate_on_submit():
         target = s.get_thread(db.session, viewer, form.thread_id.data)

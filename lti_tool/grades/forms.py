@@ -3,11 +3,11 @@ and the button-only forms (sync now, retry) that carry a CSRF token."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, SelectField, StringField
+from wtforms import DecimalField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
-STATE_CHOICES = [("", "Any status"), ("sent", "Sent"), ("pending", "Pending"), ("failed", "Failed"),
-                 ("none", "No score yet")]
+STATE_CHOICES = [SelectChoice("", "Any status"), SelectChoice("sent", "Sent"), SelectChoice("pending", "Pending"),
+                 SelectChoice("failed", "Failed"), SelectChoice("none", "No score yet")]
 
 
 class ActionForm(FlaskForm):

@@ -7,6 +7,7 @@ import math
 import zoneinfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from wtforms import SelectChoice
 
 from lti_tool.auth import require_course_role
 from lti_tool.db import db, utcnow
@@ -62,7 +63,7 @@ def status(membership):
     components, people, cells = services.passback_status(db.session, course, membership_id=filters["person"],
                                                          state=filters["status"])
     form = FilterForm(formdata=None, data={"person": filters["person"], "status": filters["status"] or ""})
-    form.person.choices = [("", "Everyone")] + [(m.id, m.user.display_name) for m in people]
+    form.person.choices = [SelectChoice("", "Everyone")] + [SelectChoice(m.id, m.user.display_name) for m in people]
     pages = max(1, math.ceil(len(cells) / PAGE_SIZE))
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
     zone = _zone(membership)

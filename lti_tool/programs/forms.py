@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, DateTimeLocalField, FieldList, FormField, IntegerField, RadioField,
-                     SelectField, SelectMultipleField, StringField, TextAreaField)
+                     SelectChoice, SelectField, SelectMultipleField, StringField, TextAreaField)
 from wtforms import Form
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lti_tool.programs.models import CohortKind, SignupMode
 
-KIND_CHOICES = [(k.value, k.label) for k in CohortKind]
-MODE_CHOICES = [(m.value, m.label) for m in SignupMode]
+KIND_CHOICES = [SelectChoice(k.value, k.label) for k in CohortKind]
+MODE_CHOICES = [SelectChoice(m.value, m.label) for m in SignupMode]
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
@@ -34,8 +34,8 @@ class ProgramForm(FlaskForm):
     proposals_close_at = DateTimeLocalField("Facilitator proposal deadline", format=DATETIME_FORMATS,
                                             validators=[Optional()])
     lead_mode = RadioField("Who leads the program", default="all",
-                           choices=[("all", "All facilitators of the course"),
-                                    ("named", "Only the facilitators named below")])
+                           choices=[SelectChoice("all", "All facilitators of the course"),
+                                    SelectChoice("named", "Only the facilitators named below")])
     leads = SelectMultipleField("Named leads", coerce=int, validators=[Optional()],
                                 description="Used when only named facilitators lead. Hold Ctrl (⌘ on a Mac) "
                                             "to choose several.")
@@ -86,8 +86,9 @@ def application_form(questions, formdata=None):
 
 
 class ReviewForm(FlaskForm):
-    decision = RadioField("Decision", choices=[("accept", "Accept (gives a seat)"),
-                                               ("waitlist", "Wait-list"), ("decline", "Decline")],
+    decision = RadioField("Decision", choices=[SelectChoice("accept", "Accept (gives a seat)"),
+                                               SelectChoice("waitlist", "Wait-list"),
+                                               SelectChoice("decline", "Decline")],
                           validators=[InputRequired(message="Choose a decision.")])
     note = TextAreaField("Note to the applicant", validators=[Optional(), Length(max=4000)], render_kw={"rows": 3},
                          description="The applicant sees this note with the decision.")
@@ -127,8 +128,9 @@ class ProposalForm(FlaskForm):
 
 
 class ProposalReviewForm(FlaskForm):
-    decision = RadioField("Decision", choices=[("accept", "Accept (creates the cohort)"),
-                                               ("request_changes", "Ask for changes"), ("decline", "Decline")],
+    decision = RadioField("Decision", choices=[SelectChoice("accept", "Accept (creates the cohort)"),
+                                               SelectChoice("request_changes", "Ask for changes"),
+                                               SelectChoice("decline", "Decline")],
                           validators=[InputRequired(message="Choose a decision.")])
     note = TextAreaField("Note to the proposer", validators=[Optional(), Length(max=4000)], render_kw={"rows": 3},
                          description="Required when asking for changes or declining.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from jinja2 import pass_context
+from wtforms import SelectChoice
 
 from lti_tool.auth import require_course_role
 from lti_tool.db import db, utcnow
@@ -84,7 +85,7 @@ def edit_program(membership):
         form.proposals_close_at.data = _local_input(program, program.proposals_close_at)
         form.lead_mode.data = "named" if named else "all"
         form.leads.data = named
-    form.leads.choices = [(m.id, m.user.display_name) for m in
+    form.leads.choices = [SelectChoice(m.id, m.user.display_name) for m in
                           services.course_members(db.session, program.course_id, [CourseRole.facilitator])]
     if form.validate_on_submit():
         try:
@@ -117,7 +118,8 @@ def _cohort_form(program: Program, cohort: Cohort | None) -> CohortForm:
         form = CohortForm()
     people = services.course_members(db.session, program.course_id)
     people.sort(key=lambda m: (m.role is not CourseRole.facilitator, m.user.display_name.lower()))
-    form.facilitators.choices = [(m.id, _person_label(m)) for m in people if m.role is not CourseRole.observer]
+    form.facilitators.choices = [SelectChoice(m.id, _person_label(m)) for m in people
+                                 if m.role is not CourseRole.observer]
     return form
 
 
@@ -190,7 +192,7 @@ def _render_cohort(membership, cohort: Cohort, error: str | None = None, person_
                       if m.role is not CourseRole.observer and m.id not in present
                       and not any(f.membership_id == m.id for f in cohort.facilitators)]
         form = person_form or PersonForm()
-        form.membership_id.choices = [(m.id, _person_label(m)) for m in candidates]
+        form.membership_id.choices = [SelectChoice(m.id, _person_label(m)) for m in candidates]
         context.update(roster=roster, person_form=form, groups=services.small_groups(db.session, cohort),
                        lead=services.is_lead(program, membership))
     return render_template("programs/cohort.html", **context), status
@@ -403,7 +405,8 @@ def groups(membership, cohort_id: int):
     services.require_cohort_manager(db.session, cohort, membership)
     roster = services.seats_by_status(db.session, cohort)
     manual, auto = SmallGroupForm(prefix="manual"), AutoGroupsForm(prefix="auto")
-    manual.members.choices = [(s.membership_id, s.membership.user.display_name) for s in roster[SeatStatus.active]]
+    manual.members.choices = [SelectChoice(s.membership_id, s.membership.user.display_name)
+                              for s in roster[SeatStatus.active]]
     which = request.form.get("action")
     form = manual if which == "manual" else auto
     if request.method == "POST" and form.validate_on_submit():
