@@ -112,7 +112,14 @@ def test_a_participant_works_through_a_module(page, person, live_server, sandbox
     link = other.get_by_role("link", name=re.compile("Watch on Youtube"))
     assert link.get_attribute("target") == "_blank" and "noopener" in link.get_attribute("rel")
     assert "Locked" in other.inner_text(".mod-next")
-    other.get_by_role("button", name="Mark as done").click()      # the mouse, this time
+    # The mouse, this time. Headless Chromium hit-tests a click made in the same frame as the scroll that
+    # brought the button into view against the old layout when the page holds a cross-origin (out-of-process)
+    # frame, so the click went nowhere about half the time; scrolling first and letting two frames paint fixes it.
+    done = other.get_by_role("button", name="Mark as done")
+    done.scroll_into_view_if_needed()
+    other.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    with other.expect_navigation():
+        done.click()
     assert "is done" in other.inner_text(".app-flashes")
     look(other, "modules-participant-video")
     with other.expect_navigation():
