@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import (BooleanField, DecimalField, IntegerField, RadioField, SelectField, SelectMultipleField,
-                     StringField, TextAreaField)
+from wtforms import (BooleanField, DecimalField, IntegerField, RadioField, SelectChoice, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from lti_tool.modules.models import CompletionRule, GradeMode, ItemKind, ItemRelease, ReflectionVisibility, ReleaseRule
+from lti_tool.modules.models import CompletionRule, GradeMode, ItemRelease, ReflectionVisibility, ReleaseRule
 
 
 def _int(value) -> int:
@@ -35,11 +35,11 @@ class ModuleForm(FlaskForm):
                              description="Markdown: **bold**, *italic*, lists, links.")
     cohort_ids = MultiCheckboxField("Cohorts it is for", coerce=_int, validate_choice=False)
     release_rule = RadioField("It opens", default=ReleaseRule.by_hand.value,
-                              choices=[(r.value, r.label) for r in ReleaseRule])
+                              choices=[SelectChoice(r.value, r.label) for r in ReleaseRule])
     released = BooleanField("Released now (when it opens by hand)")
     after_module_id = SelectField("Module to finish first", coerce=_int, validate_choice=False, default=0,
                                   description="Used when the module opens after another one is finished.")
-    grade_mode = RadioField("Grade", default=GradeMode.none.value, choices=[(g.value, g.label) for g in GradeMode])
+    grade_mode = RadioField("Grade", default=GradeMode.none.value, choices=[SelectChoice(g.value, g.label) for g in GradeMode])
     score_maximum = DecimalField("Maximum score", default=100, places=0,
                                  validators=[Optional(), NumberRange(1, 10000, "Between 1 and 10,000.")])
 
@@ -58,13 +58,13 @@ class ItemForm(FlaskForm):
                            validators=[InputRequired(message="Give a time estimate in minutes."),
                                        NumberRange(0, 600, "Between 0 and 600 minutes.")])
     required = BooleanField("Required to finish the module", default=True)
-    completion_rule = SelectField("Done when", choices=[(r.value, r.label) for r in CompletionRule],
+    completion_rule = SelectField("Done when", choices=[SelectChoice(r.value, r.label) for r in CompletionRule],
                                   validate_choice=False)
     release = RadioField("It opens", default=ItemRelease.with_module.value,
-                         choices=[(r.value, r.label) for r in ItemRelease])
+                         choices=[SelectChoice(r.value, r.label) for r in ItemRelease])
     reflection_visibility = RadioField("Who reads the reflections",
                                        default=ReflectionVisibility.private_to_facilitators.value,
-                                       choices=[(v.value, v.label) for v in ReflectionVisibility])
+                                       choices=[SelectChoice(v.value, v.label) for v in ReflectionVisibility])
 
 
 class ReflectionForm(FlaskForm):
@@ -102,5 +102,3 @@ class SettingsForm(FlaskForm):
                                                      NumberRange(10, 2400, "Between 10 and 2400 minutes.")],
                                          description="What a participant is asked to spend on modules each week.")
 
-
-ITEM_KINDS = [(k.value, k.label) for k in ItemKind]

@@ -8,6 +8,7 @@ import datetime as dt
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from lti_tool.auth import require_course_role
 from lti_tool.db import db
@@ -109,9 +110,9 @@ def _dates_from_form(viewer, form) -> dict[int, tuple[dt.date | None, dt.date | 
 def _module_form_page(viewer, form, module: Module | None, status: int = 200, date_errors: dict | None = None):
     cohorts = services.program_cohorts(db.session, viewer.program)
     choosable = [c for c in cohorts if viewer.lead or c.id in viewer.managed]
-    form.cohort_ids.choices = [(c.id, c.name) for c in choosable]
+    form.cohort_ids.choices = [SelectChoice(c.id, c.name) for c in choosable]
     others = [m for m in services.program_modules(db.session, viewer.program) if module is None or m.id != module.id]
-    form.after_module_id.choices = [(0, "— choose —")] + [(m.id, m.title) for m in others]
+    form.after_module_id.choices = [SelectChoice(0, "— choose —")] + [SelectChoice(m.id, m.title) for m in others]
     links = {link.cohort_id: link for link in module.cohort_links} if module else {}
     return render_template("modules/module_form.html", **_ctx(viewer, form=form, module=module, cohorts=choosable,
                                                                links=links, date_errors=date_errors or {})), status
@@ -232,7 +233,7 @@ def _year_to_year_page(viewer, copy_form=None, import_form=None, status: int = 2
     others = services.copy_targets(db.session, viewer.membership)
     copy_form = copy_form or CopyProgramForm(prefix="copy")
     import_form = import_form or ImportProgramForm(prefix="bring")
-    choices = [(p.id, _program_choice(p)) for p, _m in others]
+    choices = [SelectChoice(p.id, _program_choice(p)) for p, _m in others]
     copy_form.program_id.choices = import_form.program_id.choices = choices
     shifts = {p.id: services.default_shift_days(viewer.program, p) for p, _m in others}
     return render_template("modules/copy_program.html", **_ctx(viewer, copy_form=copy_form, import_form=import_form,
@@ -261,7 +262,7 @@ def copy_program(membership):
         return _year_to_year_page(viewer)
     form = CopyProgramForm(prefix="copy")
     _year_to_year_page(viewer, copy_form=form)     # sets the choices
-    if form.validate_on_submit() and form.program_id.data not in dict(form.program_id.choices):
+    if form.validate_on_submit() and form.program_id.data not in {c.value for c in form.program_id.choices}:
         form.program_id.errors = [*form.program_id.errors, "Choose one of the programs you lead."]
     elif form.validate_on_submit():
         try:
@@ -285,7 +286,7 @@ def import_program(membership):
         raise services.Forbidden("Only the program's leads bring modules into it.")
     form = ImportProgramForm(prefix="bring")
     _year_to_year_page(viewer, import_form=form)
-    if form.validate_on_submit() and form.program_id.data not in dict(form.program_id.choices):
+    if form.validate_on_submit() and form.program_id.data not in {c.value for c in form.program_id.choices}:
         form.program_id.errors = [*form.program_id.errors, "Choose one of the programs you lead."]
     elif form.validate_on_submit():
         try:
@@ -333,7 +334,8 @@ def module(membership, module_id: int):
         state = services.states_for(db.session, viewer, [mod])[mod.id]
     cohorts = {c.id: c for c in services.program_cohorts(db.session, viewer.program)}
     copy_form = CopyToCohortForm()
-    copy_form.cohort_id.choices = [(cid, cohorts[cid].name) for cid in sorted(viewer.managed, key=lambda c: cohorts[c].name)]
+    copy_form.cohort_id.choices = [SelectChoice(cid, cohorts[cid].name)
+                                 for cid in sorted(viewer.managed, key=lambda c: cohorts[c].name)]
     return render_template("modules/module.html", **_ctx(viewer, module=mod, state=state, cohorts=cohorts,
                                                           action=ActionForm(), copy_form=copy_form,
                                                           item_kinds=list(ItemKind)))
@@ -352,8 +354,8 @@ def _discussion_choices(viewer) -> tuple[list, list]:
 
 def _item_form_page(viewer, form, module, item, kind: ItemKind, status: int = 200):
     readings, threads = _discussion_choices(viewer)
-    form.reading_id.choices = [(0, "— none —")] + readings
-    form.thread_id.choices = [(0, "— none —")] + threads
+    form.reading_id.choices = [SelectChoice(0, "— none —")] + [SelectChoice(*r) for r in readings]
+    form.thread_id.choices = [SelectChoice(0, "— none —")] + [SelectChoice(*t) for t in threads]
     return render_template("modules/item_form.html", **_ctx(viewer, form=form, module=module, item=item, kind=kind,
                                                              has_readings=bool(readings))), status
 
