@@ -330,12 +330,15 @@ def main() -> None:
             print("\n".join(line for line in out.getvalue().splitlines() if line.strip())[:12000])
             print(f"\nSQL queries of a first launch (new user): /lti/launch {figures['launch']}, "
                   f"session check {figures['session-check']}, landing page {figures['landing']}")
-            figures, _, _, _, _ = in_process_launch(app, base_url, f"{BULK_COURSE}-user-{args.bulk}",
-                                                    BULK_COURSE, counter)
+            figures, landing_statements, _, _, _ = in_process_launch(app, base_url, f"{BULK_COURSE}-user-{args.bulk}",
+                                                                     BULK_COURSE, counter)
             print(f"SQL queries of a repeat launch:          /lti/launch {figures['launch']}, "
                   f"session check {figures['session-check']}, landing page {figures['landing']}")
             print("  the repeat launch's queries:")
             for statement in counter.launch_statements:
+                print("    ", statement)
+            print("  its landing page's queries (a learner's):")
+            for statement in landing_statements:
                 print("    ", statement)
 
             print("\n== landing page SQL queries by course size (facilitator, after a roster sync) ==")
