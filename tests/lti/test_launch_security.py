@@ -470,6 +470,7 @@ def test_platform_jwks_that_times_out_gives_a_clear_refusal(forge, app, monkeypa
     finally:
         _SlowJwks.release.set()
         server.shutdown()
+        server.server_close()
         _SlowJwks.release.clear()
 
 
