@@ -260,22 +260,7 @@ def copy_program(membership):
         raise services.Forbidden("Only the program's leads copy its modules.")
     if request.method == "GET":
         return _year_to_year_page(viewer)
-    form = CopyProgramForm(prefix="copy")
-    _year_to_year_page(viewer, copy_form=form)     # sets the choices
-    if form.validate_on_submit() and form.program_id.data not in {c.value for c in form.program_id.choices}:
-        form.program_id.errors = [*form.program_id.errors, "Choose one of the programs you lead."]
-    elif form.validate_on_submit():
-        try:
-            result = services.copy_program_modules(db.session, viewer, form.program_id.data,
-                                                   shift_days=form.shift_days.data,
-                                                   match_cohorts=form.match_cohorts.data)
-        except DomainError as exc:
-            _form_error(form, exc)
-            return _year_to_year_page(viewer, copy_form=form, status=exc.status)
-        db.session.commit()
-        flash(_copied_message(result, here=False), "success")
-        return _back(viewer)
-    return _year_to_year_page(viewer, copy_form=form, status=400)
+    return _copy_between_programs(viewer, CopyProgramForm(prefix="copy"), services.copy_program_modules, here=False)
 
 
 @bp.post("/import-program")
@@ -284,22 +269,28 @@ def import_program(membership):
     viewer = _viewer(membership)
     if not viewer.lead:
         raise services.Forbidden("Only the program's leads bring modules into it.")
-    form = ImportProgramForm(prefix="bring")
-    _year_to_year_page(viewer, import_form=form)
-    if form.validate_on_submit() and form.program_id.data not in {c.value for c in form.program_id.choices}:
+    return _copy_between_programs(viewer, ImportProgramForm(prefix="bring"), services.import_program_modules,
+                                  here=True)
+
+
+def _copy_between_programs(viewer, form: CopyProgramForm, copy, here: bool):
+    """Run one of the two year-to-year copies from its form; the page again, with the reason, when refused."""
+    page_form = {"import_form" if here else "copy_form": form}
+    _year_to_year_page(viewer, **page_form)     # sets the choices
+    if not form.validate_on_submit():
+        return _year_to_year_page(viewer, **page_form, status=400)
+    if form.program_id.data not in {c.value for c in form.program_id.choices}:
         form.program_id.errors = [*form.program_id.errors, "Choose one of the programs you lead."]
-    elif form.validate_on_submit():
-        try:
-            result = services.import_program_modules(db.session, viewer, form.program_id.data,
-                                                     shift_days=form.shift_days.data,
-                                                     match_cohorts=form.match_cohorts.data)
-        except DomainError as exc:
-            _form_error(form, exc)
-            return _year_to_year_page(viewer, import_form=form, status=exc.status)
-        db.session.commit()
-        flash(_copied_message(result, here=True), "success")
-        return _back(viewer)
-    return _year_to_year_page(viewer, import_form=form, status=400)
+        return _year_to_year_page(viewer, **page_form, status=400)
+    try:
+        result = copy(db.session, viewer, form.program_id.data, shift_days=form.shift_days.data,
+                      match_cohorts=form.match_cohorts.data)
+    except DomainError as exc:
+        _form_error(form, exc)
+        return _year_to_year_page(viewer, **page_form, status=exc.status)
+    db.session.commit()
+    flash(_copied_message(result, here=here), "success")
+    return _back(viewer)
 
 
 @bp.route("/settings", methods=["GET", "POST"])

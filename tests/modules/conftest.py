@@ -36,6 +36,20 @@ def make_world(session, context: str = "course-a") -> World:
     return _make_world(session, context, world_cls=World, starts_on=dt.date(2030, 8, 1), ends_on=dt.date(2031, 7, 31))
 
 
+def next_year_of(world, *cohort_names):
+    """Next year's course on the same LMS, its program a year later, led by the same Lena."""
+    lena = world.people["Lena"]
+    next_year = make_world(world.session, "course-next")
+    next_year.course.platform = world.platform
+    next_year.program.starts_on, next_year.program.ends_on = dt.date(2031, 8, 1), dt.date(2032, 7, 31)
+    lena_next = next_year.person("Lena", CourseRole.facilitator, user=lena.user)
+    next_year.program.settings = {"leads": [lena_next.id]}
+    for name in cohort_names:
+        next_year.cohort(name)
+    world.session.flush()
+    return next_year, lena_next
+
+
 @pytest.fixture
 def world(session) -> World:
     w = make_world(session)

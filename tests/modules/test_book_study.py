@@ -16,7 +16,7 @@ from lti_tool.modules import book_study
 from lti_tool.modules import services as ms
 from lti_tool.modules.models import (CompletionRule, ItemCompletion, ItemKind, ItemRelease, ItemThread, Reflection,
                                      ReflectionVisibility)
-from tests.modules.conftest import NOW, make_world
+from tests.modules.conftest import NOW, make_world, next_year_of
 
 TODAY = NOW.date()
 
@@ -212,12 +212,8 @@ def test_a_copy_into_another_program_points_at_that_programs_reading_of_the_same
     chosen = book_study.place_for(world.session, module.items[0], world.cohorts["Literacy"], now=NOW)
     ms.save_item(world.session, lena, module, kind=ItemKind.discussion, title="Talk", thread_id=chosen.thread.id)
 
-    next_year = make_world(world.session, "course-next")
-    next_year.course.platform = world.platform
-    lena_next = next_year.person("Lena", CourseRole.facilitator, user=world.people["Lena"].user)
-    next_year.program.settings = {"leads": [lena_next.id]}
-    next_cohort = next_year.cohort("Literacy 2031")
-    world.session.flush()
+    next_year, lena_next = next_year_of(world, "Literacy 2031")
+    next_cohort = next_year.cohorts["Literacy 2031"]
     same = ds.save_book(world.session, lena_next, next_year.program, title="Street Data",
                         cohort_ids=[next_cohort.id])
     same_reading = ds.save_reading(world.session, lena_next, same, label="Chapter 2", starts_on=TODAY,

@@ -16,7 +16,7 @@ from lti_tool.modules.models import (CompletionRule, GradeMode, ItemCompletion, 
                                      ModuleItem, Reflection, ReflectionVisibility, ReleaseRule)
 from lti_tool.modules.uploads import UploadRefused
 from lti_tool.programs.models import Program
-from tests.modules.conftest import NOW, make_world
+from tests.modules.conftest import NOW, make_world, next_year_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -210,27 +210,13 @@ def test_items_move_up_and_down_and_modules_duplicate_and_copy_to_another_cohort
     assert to_math.cohort_ids == [world.cohorts["Math"].id] and to_math.title == "Week 1 (Math)"
 
 
-def _next_year(world, *cohort_names):
-    """Next year's course on the same LMS, its program a year later, led by the same Lena."""
-    lena = world.people["Lena"]
-    next_year = make_world(world.session, "course-next")
-    next_year.course.platform = world.platform
-    next_year.program.starts_on, next_year.program.ends_on = dt.date(2031, 8, 1), dt.date(2032, 7, 31)
-    lena_next = next_year.person("Lena", CourseRole.facilitator, user=lena.user)
-    next_year.program.settings = {"leads": [lena_next.id]}
-    for name in cohort_names:
-        next_year.cohort(name)
-    world.session.flush()
-    return next_year, lena_next
-
-
 def test_a_lead_copies_the_programs_modules_into_next_years_program(world):
     first = world.module("Week 1", cohorts=("Literacy", "Math"), release_rule=ReleaseRule.by_date,
                          dates={world.cohorts["Literacy"].id: (dt.date(2030, 9, 2), dt.date(2030, 9, 9)),
                                 world.cohorts["Math"].id: (dt.date(2030, 9, 3), None)})
     world.module("Week 2", release_rule=ReleaseRule.after_module, after_module_id=first.id)
     ms.update_settings(world.session, world.people["Lena"], world.program, 90)
-    next_year, _lena_next = _next_year(world, "Literacy", "Science")
+    next_year, _lena_next = next_year_of(world, "Literacy", "Science")
     lena = world.people["Lena"]
     assert [p.id for p, _m in ms.copy_targets(world.session, lena)] == [next_year.program.id]
     result = ms.copy_program_modules(world.session, world.viewer("Lena"), next_year.program.id)
@@ -260,7 +246,7 @@ def test_a_lead_brings_last_years_modules_into_a_new_program_with_dates_left_to_
                  dates={world.cohorts["Literacy"].id: (dt.date(2030, 8, 5), None)})
     world.module("Late summer", cohorts=("Literacy",), release_rule=ReleaseRule.by_date,
                  dates={world.cohorts["Literacy"].id: (dt.date(2031, 7, 20), None)})
-    next_year, lena_next = _next_year(world, "literacy")       # names match whatever their case
+    next_year, lena_next = next_year_of(world, "literacy")       # names match whatever their case
     next_year.program.ends_on = dt.date(2032, 6, 30)           # next year ends earlier
     viewer = ms.viewer_for(world.session, lena_next, next_year.program)
     result = ms.import_program_modules(world.session, viewer, world.program.id, shift_days=364)
