@@ -122,6 +122,7 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    postponed: int = 0     # not tried: their LMS had just failed
     requests: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -165,23 +166,50 @@ def deliver_pending_scores(*, course_id: int | None = None, now: dt.datetime | N
     report = DeliveryReport()
     session = db.new_session()
     services: dict[int, LtiServices] = {}
+    # An LMS that is down (or asks us to slow down) gets one failed attempt per run, not one per waiting
+    # score: its other rows wait, untried, until the time that attempt was rescheduled to.
+    resting: dict[int, dt.datetime] = {}
     try:
         while True:
             rows = _claim(session, now or utcnow(), batch, course_id)
             if not rows:
                 break
+            only_resting = all(_platform_id(row) in resting for row in rows)
             for row in rows:
-                _deliver_one(session, services, row, report)
+                platform_id = _platform_id(row)
+                if platform_id in resting:
+                    _postpone(row, resting[platform_id], report)
+                else:
+                    until = _deliver_one(session, services, row, report)
+                    if until is not None:
+                        resting[platform_id] = until
                 session.commit()
                 if progress:
                     progress(report)
+            if only_resting:    # what is left waits for an LMS that is not answering
+                break
     finally:
         report.requests = sum(s.requests_made + s.connector.token_requests for s in services.values())
         session.close()
     return report
 
 
-def _deliver_one(session: Session, services: dict[int, LtiServices], row: ScoreDelivery, report: DeliveryReport) -> None:
+def _platform_id(row: ScoreDelivery) -> int:
+    return row.component.course.platform_id
+
+
+def _postpone(row: ScoreDelivery, until: dt.datetime, report: DeliveryReport) -> None:
+    """Put a claimed row back, untried, while its LMS is not answering (its attempts do not grow)."""
+    row.status = DeliveryStatus.pending
+    row.claim = None
+    row.next_attempt_at = until
+    row.last_error = "Not sent yet: the LMS was not answering — will try again"
+    report.postponed += 1
+
+
+def _deliver_one(session: Session, services: dict[int, LtiServices], row: ScoreDelivery,
+                 report: DeliveryReport) -> dt.datetime | None:
+    """Send one row. Returns when to try that LMS again if the LMS as a whole failed (outage, rate limit)."""
     component = row.component
     course = component.course
     platform: Platform = course.platform
@@ -198,7 +226,7 @@ def _deliver_one(session: Session, services: dict[int, LtiServices], row: ScoreD
         client.post_score(lineitem_url, body)
     except NoGradePassback as exc:
         _fail(row, str(exc), None, report)
-        return
+        return None
     except ServiceError as exc:
         if component.lineitem_url is None and component.lineitem_claimed_at is not None \
                 and not isinstance(exc, ColumnBeingCreated):
@@ -215,9 +243,10 @@ def _deliver_one(session: Session, services: dict[int, LtiServices], row: ScoreD
             row.last_error = f"{exc} — will try again"
             row.last_status_code = exc.status
             report.retried += 1
-            return
+            whole_lms = exc.status is None or exc.status == 429 or exc.status >= 500
+            return row.next_attempt_at if whole_lms else None
         _fail(row, f"{exc}: {exc.body[:300]}", exc.status, report)
-        return
+        return None
     row.attempts += 1
     row.status = DeliveryStatus.sent
     row.sent_at = now
@@ -225,6 +254,7 @@ def _deliver_one(session: Session, services: dict[int, LtiServices], row: ScoreD
     row.last_error = ""
     row.last_status_code = 200
     report.sent += 1
+    return None
 
 
 def _fail(row: ScoreDelivery, message: str, status: int | None, report: DeliveryReport) -> None:

@@ -113,6 +113,30 @@ def test_every_score_arrives_exactly_once_when_the_lms_fails_for_a_while(app, co
         app.config["LTI_HTTP_TIMEOUT_SECONDS"] = 10.0
 
 
+def test_an_lms_that_is_down_gets_one_attempt_per_run_not_one_per_score(app, course_with_learners):
+    with app.app_context():
+        sb.add_fault(db.session, "/scores", "down", times=1000)
+        db.session.commit()
+        sb.clear_request_log(db.session)
+        db.session.commit()
+        _record(course_with_learners, {s: 5.0 for s in PARTICIPANTS})     # the commit runs the worker
+        rows = db.session.scalars(select(ScoreDelivery).order_by(ScoreDelivery.id)).all()
+        tried = [r for r in rows if r.attempts]
+        assert len(tried) == 1 and tried[0].last_status_code == 503
+        waiting = [r for r in rows if not r.attempts]
+        assert len(waiting) == len(PARTICIPANTS) - 1
+        assert all(r.status is DeliveryStatus.pending and r.next_attempt_at == tried[0].next_attempt_at
+                   and "not answering" in r.last_error for r in waiting)
+        posts = [r for r in sb.request_log(db.session, "/scores") if r.method == "POST"]
+        # One score's attempt and its in-process retries, no more.
+        assert 1 <= len(posts) <= 1 + app.config["LTI_HTTP_RETRIES"]
+        sb.clear_faults(db.session)
+        db.session.commit()
+        _drain()
+        _, results, history = _gradebook(db.session)
+        assert len(results) == len(PARTICIPANTS) and len(history) == len(PARTICIPANTS)
+
+
 def test_a_long_retry_after_is_not_slept_but_scheduled(app, course_with_learners):
     with app.app_context():
         sb.add_fault(db.session, "/scores", "429", times=1, retry_after=900)
