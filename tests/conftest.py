@@ -68,8 +68,16 @@ def _clean_tables(app) -> None:
     tables = list(reversed(Base.metadata.sorted_tables)) + list(reversed(SandboxBase.metadata.sorted_tables))
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # TRUNCATE costs about 5 ms a table whether it holds rows or not, and most tests touch a few of
+            # the 60-odd tables: empty only those that hold rows, then restart every sequence that was used.
+            probe = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM \"{t.name}\")" for t in tables)
+            used = list(conn.execute(text(probe)).scalars())
+            if used:
+                names = ", ".join(f'"{name}"' for name in used)
+                conn.execute(text(f"TRUNCATE {names} CASCADE"))
+            for name in conn.execute(text("SELECT sequencename FROM pg_sequences WHERE last_value IS NOT NULL "
+                                          "AND schemaname = current_schema()")).scalars():
+                conn.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
         else:
             for table in tables:
                 conn.execute(table.delete())
