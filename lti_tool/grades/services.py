@@ -243,8 +243,7 @@ def _deliver_one(session: Session, services: dict[int, LtiServices], row: ScoreD
             row.last_error = f"{exc} — will try again"
             row.last_status_code = exc.status
             report.retried += 1
-            whole_lms = exc.status is None or exc.status == 429 or exc.status >= 500
-            return row.next_attempt_at if whole_lms else None
+            return row.next_attempt_at if exc.unavailable else None
         _fail(row, f"{exc}: {exc.body[:300]}", exc.status, report)
         return None
     row.attempts += 1

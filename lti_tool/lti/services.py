@@ -54,9 +54,14 @@ class ServiceError(Exception):
         self.retry_after = retry_after
 
     @property
+    def unavailable(self) -> bool:
+        """The LMS as a whole did not serve us (no answer, outage, rate limit), whatever we sent."""
+        return self.status is None or self.status == 429 or self.status >= 500
+
+    @property
     def transient(self) -> bool:
-        """Worth trying again later (outage, rate limit, timeout) rather than a refusal of the data."""
-        return self.status is None or self.status == 429 or self.status >= 500 or self.status == 401
+        """Worth trying again later (outage, rate limit, timeout, expired token) rather than a refusal of the data."""
+        return self.unavailable or self.status == 401
 
 
 class _PoliteRetry(Retry):

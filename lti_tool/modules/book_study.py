@@ -49,19 +49,20 @@ def uses_thread(item: ModuleItem) -> bool:
     return item.kind is ItemKind.reading and bool(item.reading_id)
 
 
-def _reading(session: Session, item: ModuleItem, cohort: Cohort) -> Reading | None:
-    """The item's reading, if it belongs to the cohort's program (a copied module may point elsewhere)."""
+def reading_of(session: Session, item: ModuleItem, program_id: int) -> Reading | None:
+    """The item's reading, if it belongs to this program's book study (a copied module may point elsewhere)."""
     if not item.reading_id:
         return None
     reading = session.get(Reading, item.reading_id)
-    if reading is None or reading.book.program_id != cohort.program_id:
+    if reading is None or reading.book.program_id != program_id:
         return None
     return reading
 
 
 def _own_thread(session: Session, item: ModuleItem, cohort: Cohort, create: bool) -> Thread | None:
-    found = session.scalar(select(Thread).join(ItemThread, ItemThread.thread_id == Thread.id)
-                           .where(ItemThread.item_id == item.id, ItemThread.cohort_id == cohort.id))
+    query = (select(Thread).join(ItemThread, ItemThread.thread_id == Thread.id)
+             .where(ItemThread.item_id == item.id, ItemThread.cohort_id == cohort.id))
+    found = session.scalar(query)
     if found is not None or not create:
         return found
     title = item.title if item.kind is not ItemKind.reflection else f"Reflections: {item.title}"
@@ -74,8 +75,7 @@ def _own_thread(session: Session, item: ModuleItem, cohort: Cohort, create: bool
             session.add(ItemThread(item_id=item.id, cohort_id=cohort.id, thread_id=thread.id))
             session.flush()
     except IntegrityError:      # another request opened it first: use theirs
-        return session.scalar(select(Thread).join(ItemThread, ItemThread.thread_id == Thread.id)
-                              .where(ItemThread.item_id == item.id, ItemThread.cohort_id == cohort.id))
+        return session.scalar(query)
     return thread
 
 
@@ -83,7 +83,7 @@ def place_for(session: Session, item: ModuleItem, cohort: Cohort, *, create: boo
               now: dt.datetime | None = None) -> Place:
     """The thread in which ``cohort`` discusses ``item``; with ``create``, a thread due to exist is opened."""
     if item.kind in (ItemKind.discussion, ItemKind.reading) and item.reading_id:
-        reading = _reading(session, item, cohort)
+        reading = reading_of(session, item, cohort.program_id)
         if reading is not None:
             reads = session.scalar(select(BookCohort.id).where(BookCohort.book_id == reading.book_id,
                                                                BookCohort.cohort_id == cohort.id))
@@ -111,10 +111,14 @@ def place_for(session: Session, item: ModuleItem, cohort: Cohort, *, create: boo
     return Place(cohort, _own_thread(session, item, cohort, create))
 
 
-def cohort_for(session: Session, item: ModuleItem, membership: Membership, seats: set[int]) -> Cohort | None:
+def cohort_id_for(item: ModuleItem, seats: set[int]) -> int | None:
     """The cohort in which a participant meets the item: their first seat among the module's cohorts."""
-    mine = sorted(set(item.module.cohort_ids) & seats)
-    return session.get(Cohort, mine[0]) if mine else None
+    return min(set(item.module.cohort_ids) & seats, default=None)
+
+
+def cohort_for(session: Session, item: ModuleItem, seats: set[int]) -> Cohort | None:
+    cohort_id = cohort_id_for(item, seats)
+    return session.get(Cohort, cohort_id) if cohort_id else None
 
 
 def places_for_viewer(session: Session, viewer, item: ModuleItem, now: dt.datetime | None = None) -> list[Place]:
@@ -123,7 +127,7 @@ def places_for_viewer(session: Session, viewer, item: ModuleItem, now: dt.dateti
     if not uses_thread(item):
         return []
     if viewer.membership.role is CourseRole.participant:
-        cohort = cohort_for(session, item, viewer.membership, viewer.seats)
+        cohort = cohort_for(session, item, viewer.seats)
         return [place_for(session, item, cohort, now=now)] if cohort else []
     if viewer.membership.role is not CourseRole.facilitator:
         return []
@@ -134,7 +138,7 @@ def places_for_viewer(session: Session, viewer, item: ModuleItem, now: dt.dateti
 
 def posted_in_thread(session: Session, item: ModuleItem, membership: Membership, seats: set[int]) -> bool:
     """Whether the person has a post (not removed) in the item's thread of their cohort."""
-    cohort = cohort_for(session, item, membership, seats)
+    cohort = cohort_for(session, item, seats)
     if cohort is None:
         return False
     place = place_for(session, item, cohort, create=False)
@@ -147,7 +151,7 @@ def posted_in_thread(session: Session, item: ModuleItem, membership: Membership,
 def share_reflection(session: Session, item: ModuleItem, reflection: Reflection, membership: Membership,
                      seats: set[int], now: dt.datetime | None = None) -> Post:
     """Post (or update) the reflection in the cohort's thread of the item, as its author."""
-    cohort = cohort_for(session, item, membership, seats)
+    cohort = cohort_for(session, item, seats)
     if cohort is None:
         raise Conflict("You are not in a cohort this module is for, so the reflection cannot be shared.")
     place = place_for(session, item, cohort, now=now)
@@ -189,10 +193,10 @@ def _complete_discussion_items(session: Session, post: Post, now: dt.datetime | 
         return
     viewer = services.viewer_for(session, author, post.thread.cohort.program)
     for item in items:
-        if post.thread.cohort_id != min(set(item.module.cohort_ids) & viewer.seats, default=None):
+        if post.thread.cohort_id != cohort_id_for(item, viewer.seats):
             continue   # they meet this item in another of their cohorts
         if services.item_state(session, viewer, item, now).open:
-            services._complete(session, item, author, CompletionRule.posted_in_thread.value, now)
+            services.complete_item(session, item, author, CompletionRule.posted_in_thread.value, now)
 
 
 def copied_reading_id(session: Session, item: ModuleItem, target_program_id: int) -> int | None:

@@ -371,7 +371,7 @@ def _require_open(session: Session, viewer: Viewer, item: ModuleItem, now: dt.da
     return state
 
 
-def _complete(session: Session, item: ModuleItem, membership: Membership, how: str,
+def complete_item(session: Session, item: ModuleItem, membership: Membership, how: str,
               now: dt.datetime | None = None) -> bool:
     """Record a completion once; True when it is new. The module's score follows in the same transaction."""
     exists = session.scalar(select(ItemCompletion.id).where(ItemCompletion.item_id == item.id,
@@ -390,11 +390,11 @@ def open_item(session: Session, viewer: Viewer, item: ModuleItem, now: dt.dateti
         return ItemState(item, open=True)
     state = _require_open(session, viewer, item, now)
     if item.completion_rule is CompletionRule.viewed and not state.done:
-        _complete(session, item, viewer.membership, CompletionRule.viewed.value, now)
+        complete_item(session, item, viewer.membership, CompletionRule.viewed.value, now)
         state.done = True
     elif item.completion_rule is CompletionRule.posted_in_thread and not state.done \
             and posted_in_thread(session, viewer, item):   # they posted while the item was still locked
-        _complete(session, item, viewer.membership, CompletionRule.posted_in_thread.value, now)
+        complete_item(session, item, viewer.membership, CompletionRule.posted_in_thread.value, now)
         state.done = True
     return state
 
@@ -406,7 +406,7 @@ def mark_done(session: Session, viewer: Viewer, item: ModuleItem, now: dt.dateti
             raise Conflict("Post in the thread first; this item is done once you have posted there.")
     elif item.completion_rule is not CompletionRule.marked_done:
         raise Conflict(f"“{item.title}” is not done by marking it: {item.completion_rule.label.lower()}.")
-    _complete(session, item, viewer.membership, item.completion_rule.value, now)
+    complete_item(session, item, viewer.membership, item.completion_rule.value, now)
     state.done = True
     return state
 
@@ -441,7 +441,7 @@ def submit_reflection(session: Session, viewer: Viewer, item: ModuleItem, body: 
     if item.reflection_visibility is ReflectionVisibility.shared_to_cohort_thread:
         book_study.share_reflection(session, item, reflection, viewer.membership, viewer.seats, now)
     if item.completion_rule is CompletionRule.reflection_submitted:
-        _complete(session, item, viewer.membership, CompletionRule.reflection_submitted.value, now)
+        complete_item(session, item, viewer.membership, CompletionRule.reflection_submitted.value, now)
     return reflection
 
 
@@ -582,10 +582,14 @@ def tie_placed_link(session: Session, course_id: int, module_id: int) -> bool:
 
 # ---- authoring ------------------------------------------------------------------------------------------------------
 
+def in_program_year(program: Program, day: dt.date) -> bool:
+    return (not program.starts_on or day >= program.starts_on) and (not program.ends_on or day <= program.ends_on)
+
+
 def _check_date(program: Program, day: dt.date | None, what: str, field_name: str) -> None:
     if day is None:
         return
-    if (program.starts_on and day < program.starts_on) or (program.ends_on and day > program.ends_on):
+    if not in_program_year(program, day):
         start = say_date(program.starts_on) if program.starts_on else "the start"
         end = say_date(program.ends_on) if program.ends_on else "the end"
         raise ModuleInputError(f"The {what} {say_date(day)} is outside the program year ({start} – {end}).",
@@ -1041,8 +1045,7 @@ def _copy_program(session: Session, source: Program, target: Program, creator: M
         if day is None:
             return None
         day = day + dt.timedelta(days=shift_days)
-        inside = (not target.starts_on or day >= target.starts_on) and (not target.ends_on or day <= target.ends_on)
-        return day if inside else None
+        return day if in_program_year(target, day) else None
 
     copies: dict[int, Module] = {}
     with_cohorts = 0

@@ -469,9 +469,7 @@ def _item_page(viewer, it: ModuleItem, form: ReflectionForm | None = None, statu
     form = form or ReflectionForm(obj=mine)
     places = book_study.places_for_viewer(db.session, viewer, it)
     db.session.commit()     # a thread due to exist may just have been opened
-    reading = db.session.get(Reading, it.reading_id) if it.reading_id else None
-    if reading is not None and reading.book.program_id != viewer.program.id:
-        reading = None
+    reading = book_study.reading_of(db.session, it, viewer.program.id)
     next_state = None
     if module_state is not None:
         ids = [s.item.id for s in module_state.items]
