@@ -128,8 +128,9 @@ def test_an_lms_that_is_down_gets_one_attempt_per_run_not_one_per_score(app, cou
         assert all(r.status is DeliveryStatus.pending and r.next_attempt_at == tried[0].next_attempt_at
                    and "not answering" in r.last_error for r in waiting)
         posts = [r for r in sb.request_log(db.session, "/scores") if r.method == "POST"]
-        # One score's attempt and its in-process retries, no more.
-        assert 1 <= len(posts) <= 1 + app.config["LTI_HTTP_RETRIES"]
+        # One score's attempt, no more: its in-process retries, and at most once more with a new token
+        # (LtiServices._call); CI once saw 6 POSTs here. One attempt per score would be 5 times as many.
+        assert 1 <= len(posts) <= 2 * (1 + app.config["LTI_HTTP_RETRIES"])
         sb.clear_faults(db.session)
         db.session.commit()
         _drain()
