@@ -10,13 +10,14 @@ import enum
 import functools
 import logging
 import os
+from dataclasses import dataclass
 from typing import Any, Callable
 
-from flask import Flask, current_app
-from huey import MemoryHuey, RedisHuey, SqliteHuey
+from flask import Blueprint, Flask, abort, current_app, has_app_context, jsonify, render_template, request
 from huey.api import Huey
-from sqlalchemy import JSON, Enum, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
+from sqlalchemy import JSON, Enum, ForeignKey, String, Text, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from lti_tool.db import Base, TimestampMixin, db, utcnow
 
@@ -59,68 +60,181 @@ class Job(TimestampMixin, Base):
         return self.status in (JobStatus.done, JobStatus.failed)
 
 
-# One Huey per process; its storage is chosen by init_app from the app's configuration.
-huey: Huey = MemoryHuey("lti_tool", immediate=True)
-_app: Flask | None = None
+class AppHuey(Huey):
+    """One task registry for the process (tasks are declared at import time), with the queue of the app in
+    whose context a task is enqueued: each ``create_app`` keeps its own storage and immediate mode on
+    ``app.extensions``, so building a second app (tests, benchmarks) never rebinds the first one's queue.
+    Outside any app context (the consumer's threads) the queue is the worker's, bound by ``run_worker``."""
+
+    def __init__(self, name: str):
+        self._fallback_immediate = True
+        super().__init__(name, immediate=True)
+
+    @staticmethod
+    def _bound() -> _Queue | None:
+        if has_app_context():
+            return current_app.extensions.get("lti_tool.jobs")
+        return _worker["queue"]
+
+    @property
+    def storage(self):
+        bound = self._bound()
+        return bound.storage if bound is not None else self._fallback_storage
+
+    @storage.setter
+    def storage(self, value) -> None:
+        self._fallback_storage = value
+
+    @property
+    def _immediate(self) -> bool:
+        bound = self._bound()
+        return bound.immediate if bound is not None else self._fallback_immediate
+
+    @_immediate.setter
+    def _immediate(self, value: bool) -> None:
+        self._fallback_immediate = value
+
+
+@dataclass
+class _Queue:
+    storage: Any
+    immediate: bool
+
+
+# The app a consumer process runs its tasks in: set by ``run_worker`` only, never by create_app.
+_worker: dict[str, Any] = {"app": None, "queue": None}
+huey: Huey = AppHuey("lti_tool")
 
 
 def init_app(app: Flask) -> None:
-    global huey, _app
-    _app = app
+    """This app's queue: immediate (tests), Redis (production), or SQLite beside the database."""
     if app.config.get("HUEY_IMMEDIATE"):
-        huey.immediate = True
-        return
-    huey.immediate = False
-    if app.config.get("REDIS_URL"):
-        replacement: Huey = RedisHuey("lti_tool", url=app.config["REDIS_URL"])
+        storage, immediate = MemoryStorage("lti_tool"), True
+    elif app.config.get("REDIS_URL"):
+        storage, immediate = RedisStorage("lti_tool", url=app.config["REDIS_URL"]), False
     else:
         os.makedirs(os.path.dirname(app.config["HUEY_SQLITE_PATH"]), exist_ok=True)
-        replacement = SqliteHuey("lti_tool", filename=app.config["HUEY_SQLITE_PATH"])
-    huey.storage = replacement.storage
+        storage, immediate = SqliteStorage("lti_tool", filename=app.config["HUEY_SQLITE_PATH"]), False
+    app.extensions["lti_tool.jobs"] = _Queue(storage, immediate)
 
     @app.cli.command("worker")
     def worker():  # pragma: no cover - runs until stopped
         """Run the background-job consumer (Huey) for this app's configuration."""
-        from huey.consumer import Consumer
+        run_worker(app)
 
-        Consumer(huey, workers=2, worker_type="thread", periodic=True).run()
+
+def run_worker(app: Flask, **options) -> None:  # pragma: no cover - runs until stopped
+    """Consume this app's queue in this process: its tasks run in ``app``."""
+    from huey.consumer import Consumer
+
+    _worker.update(app=app, queue=app.extensions["lti_tool.jobs"])
+    Consumer(huey, **{"workers": 2, "worker_type": "thread", "periodic": True, **options}).run()
+
+
+def _in_app(fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def run_in_app(*args, **kw):
+        # Immediate mode runs the task in the enqueuing app, a consumer in its worker's app; either way in a
+        # fresh app context, so the task's db.session is its own and never the request's.
+        app = current_app._get_current_object() if has_app_context() else _worker["app"]
+        if app is None:
+            raise RuntimeError("a task ran outside an app and no worker app is bound (see jobs.run_worker)")
+        with app.app_context():
+            return fn(*args, **kw)
+
+    return run_in_app
 
 
 def task(**kwargs) -> Callable:
-    """A Huey task that runs inside the app's context with its own database session."""
-
-    def decorator(fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def run_in_app(*args, **kw):
-            app = _app if _app is not None else current_app._get_current_object()
-            with app.app_context():
-                return fn(*args, **kw)
-
-        return huey.task(**kwargs)(run_in_app)
-
-    return decorator
+    """A Huey task that runs inside the app's context."""
+    return lambda fn: huey.task(**kwargs)(_in_app(fn))
 
 
 def periodic(schedule) -> Callable:
     """A periodic Huey task (run by the consumer's scheduler) inside the app's context."""
-
-    def decorator(fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def run_in_app(*args, **kw):
-            app = _app if _app is not None else current_app._get_current_object()
-            with app.app_context():
-                return fn(*args, **kw)
-
-        return huey.periodic_task(schedule)(run_in_app)
-
-    return decorator
+    return lambda fn: huey.periodic_task(schedule)(_in_app(fn))
 
 
-def start_job(session, kind: str, course_id: int | None, started_by_id: int | None, total: int | None = None) -> Job:
+# -- after the commit ---------------------------------------------------------------------------------------
+
+def after_commit(session: Session, key: str, fn: Callable[[], None]) -> None:
+    """Run ``fn`` once the session's outer transaction has committed (a released savepoint is not the
+    commit). One call per ``key`` however often it is asked for; dropped if the transaction rolls back.
+    A failure of ``fn`` is logged, never raised: the change it follows is already saved."""
+    session.info.setdefault("lti_tool.after_commit", {})[key] = fn
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return
+    for key, fn in session.info.pop("lti_tool.after_commit", {}).items():
+        try:
+            fn()
+        except Exception:  # noqa: BLE001 - the queue's own errors vary by backend (Redis down, a locked file)
+            log.exception("after-commit work %r failed", key)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_after_commit(session: Session, previous_transaction) -> None:
+    # The outer transaction rolled back (a savepoint's rollback leaves it): what was asked for follows a
+    # change that is gone.
+    if previous_transaction.parent is None:
+        session.info.pop("lti_tool.after_commit", None)
+
+
+def enqueue_after_commit(session: Session, key: str, task_fn: Callable, *args,
+                         on_error: Callable[[Exception], None] | None = None) -> None:
+    """Enqueue ``task_fn(*args)`` once the rows it will read are committed. If the queue cannot take it,
+    ``on_error`` says so where a person will see it (a job's row); the periodic sweeps pick up the rest."""
+
+    def enqueue() -> None:
+        try:
+            task_fn(*args)
+        except Exception as exc:
+            if on_error is None:
+                raise
+            log.exception("could not enqueue %s", key)
+            on_error(exc)
+
+    after_commit(session, key, enqueue)
+
+
+QUEUE_DOWN = ("The background job queue could not be reached, so nothing started. Try again in a few minutes; "
+              "if it keeps happening, the tool's administrator should check that its worker is running.")
+ABANDONED_AFTER = dt.timedelta(minutes=30)
+ABANDONED = "This job stopped without finishing (no worker picked it up, or it was stopped). Run it again."
+
+
+def job_under_way(session: Session, kind: str, course_id: int | None,
+                  abandoned_after: dt.timedelta = ABANDONED_AFTER) -> Job | None:
+    """The job of ``kind`` queued or running for the course, if any. One that no worker has touched for
+    ``abandoned_after`` (no consumer running, a worker killed) is marked failed, so it never blocks the next."""
+    job = session.scalar(select(Job).where(
+        Job.course_id == course_id, Job.kind == kind, Job.status.in_([JobStatus.queued, JobStatus.running])
+    ).order_by(Job.id.desc()).limit(1))
+    if job is not None and job.updated_at < utcnow() - abandoned_after:
+        job.status, job.error, job.finished_at = JobStatus.failed, ABANDONED, utcnow()
+        session.flush()
+        return None
+    return job
+
+
+def open_job(session: Session, kind: str, course_id: int | None, started_by_id: int | None, task_fn: Callable,
+             *, total: int | None = None, abandoned_after: dt.timedelta = ABANDONED_AFTER) -> tuple[Job, bool]:
+    """Start a job of ``kind`` for the course, or find the one under way: (job, is_new). A new job runs
+    ``task_fn(job.id)`` once the caller commits; if the queue cannot take it, the job fails with
+    ``QUEUE_DOWN`` instead of the request, and the next click starts afresh."""
+    existing = job_under_way(session, kind, course_id, abandoned_after)
+    if existing is not None:
+        return existing, False
     job = Job(kind=kind, course_id=course_id, started_by_id=started_by_id, total=total)
     session.add(job)
     session.flush()
-    return job
+    job_id = job.id
+    enqueue_after_commit(session, f"job:{job_id}", task_fn, job_id,
+                         on_error=lambda exc: report(job_id, status=JobStatus.failed, error=QUEUE_DOWN))
+    return job, True
 
 
 def report(job_id: int, *, done: int | None = None, total: int | None = None, message: str | None = None,
@@ -156,9 +270,7 @@ def report(job_id: int, *, done: int | None = None, total: int | None = None, me
 # /c/<course_id>/jobs/<job_id>: a page (or, for htmx, the fragment it polls every second) with a <progress>
 # bar and the job's message; JSON for Accept: application/json. Jobs of another course are 404.
 
-from flask import Blueprint, abort, jsonify, render_template, request  # noqa: E402
-
-from lti_tool.auth import require_course_role  # noqa: E402
+from lti_tool.auth import require_course_role  # noqa: E402 - auth imports the models this module's Job sits beside
 from lti_tool.lti.models import CourseRole  # noqa: E402
 
 bp = Blueprint("jobs", __name__, url_prefix="/c/<int:course_id>/jobs")

@@ -99,6 +99,39 @@ def _fresh_data(request):
 
 
 @pytest.fixture
+def queue_down(app):
+    """The app's job queue is a Redis server that is not there (a real connection refused on loopback):
+    enqueueing fails as it does when production's Redis is down."""
+    from huey.storage import RedisStorage
+
+    from lti_tool.jobs import _Queue
+
+    saved = app.extensions["lti_tool.jobs"]
+    app.extensions["lti_tool.jobs"] = _Queue(RedisStorage("lti_tool", url="redis://127.0.0.1:9/0"), False)
+    yield
+    app.extensions["lti_tool.jobs"] = saved
+
+
+@pytest.fixture
+def idle_queue(app):
+    """The app's job queue takes tasks but no worker has run them yet. Returns a function that lists the
+    first argument (a job id) of every task waiting in it."""
+    from huey.storage import MemoryStorage
+
+    from lti_tool.jobs import _Queue, huey
+
+    saved = app.extensions["lti_tool.jobs"]
+    app.extensions["lti_tool.jobs"] = _Queue(MemoryStorage("lti_tool"), False)
+
+    def waiting() -> list:
+        with app.app_context():
+            return [task.args[0] if task.args else None for task in huey.pending()]
+
+    yield waiting
+    app.extensions["lti_tool.jobs"] = saved
+
+
+@pytest.fixture
 def session(app):
     """A database session inside an app context, for service-level tests."""
     with app.app_context():

@@ -12,14 +12,14 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from lti_tool.db import db, utcnow
 from lti_tool.errors import DomainError
 from huey import crontab
 
-from lti_tool.jobs import periodic, task
+from lti_tool.jobs import enqueue_after_commit, periodic, task
 from lti_tool.lti.models import Course, CourseRole, Membership, Platform, ResourceLink
 from lti_tool.lti.services import LtiServices, ServiceError
 from lti_tool.grades.models import ComponentKind, DeliveryStatus, GradedComponent, ScoreDelivery
@@ -89,21 +89,14 @@ def record_score(session: Session, component: GradedComponent, membership: Membe
                              scored_at=scored_at, next_attempt_at=now)
     session.add(delivery)
     session.flush()
-    session.info["deliver_scores_after_commit"] = True
+    _deliver_after_commit(session)
     return delivery
 
 
-@event.listens_for(Session, "after_commit")
-def _enqueue_delivery(session: Session) -> None:
-    # The outbox row is committed; now a worker may send it. A lost task loses nothing: the periodic
-    # sweep finds every due row. A released savepoint is not the commit: wait for the outer one.
-    if session.in_nested_transaction():
-        return
-    if session.info.pop("deliver_scores_after_commit", False):
-        try:
-            deliver_scores_task()
-        except Exception:  # the queue being down must not undo the user's change
-            log.exception("could not enqueue score delivery; the periodic sweep will send it")
+def _deliver_after_commit(session: Session) -> None:
+    # The outbox row is committed first; only then may a worker send it. A lost task loses nothing: the
+    # periodic sweep finds every due row.
+    enqueue_after_commit(session, "deliver_scores", deliver_scores_task)
 
 
 @task(retries=0)
@@ -540,7 +533,7 @@ def retry_delivery(session: Session, actor: Membership, delivery_id: int) -> Sco
         raise Conflict("A newer score for this person and column exists; that one is what the LMS gets.")
     _requeue(row, utcnow())
     session.flush()
-    session.info["deliver_scores_after_commit"] = True
+    _deliver_after_commit(session)
     return row
 
 
@@ -585,23 +578,19 @@ def prepare_sync(session: Session, course_id: int, now: dt.datetime | None = Non
 
 
 def running_sync(session: Session, course_id: int):
-    from lti_tool.jobs import Job, JobStatus
+    """The "sync now" job under way, if any (an abandoned one is marked failed: ``jobs.job_under_way``)."""
+    from lti_tool.jobs import job_under_way
 
-    return session.scalar(select(Job).where(
-        Job.course_id == course_id, Job.kind == SYNC_JOB_KIND, Job.status.in_([JobStatus.queued, JobStatus.running])
-    ).order_by(Job.id.desc()).limit(1))
+    return job_under_way(session, SYNC_JOB_KIND, course_id)
 
 
 def request_sync(session: Session, actor: Membership):
-    """Queue "sync now" for the actor's course, or find the sync already under way: (job, is_new). The
-    caller commits, then enqueues ``run_sync(job.id)`` for a new job."""
-    from lti_tool.jobs import start_job
+    """Start "sync now" for the actor's course, or find the sync already under way: (job, is_new). A new job
+    is enqueued once the caller commits; a queue that is down fails the job, not the request."""
+    from lti_tool.jobs import open_job
 
     require_passback_viewer(actor)
-    existing = running_sync(session, actor.course_id)
-    if existing is not None:
-        return existing, False
-    return start_job(session, SYNC_JOB_KIND, actor.course_id, actor.user_id), True
+    return open_job(session, SYNC_JOB_KIND, actor.course_id, actor.user_id, run_sync)
 
 
 @task(retries=0)

@@ -85,10 +85,8 @@ def sync(membership):
     if not form.validate_on_submit():
         flash("The form had expired; please press “Sync now” again.", "warning")
         return _back()
-    job, fresh = services.request_sync(db.session, membership)
+    job, _ = services.request_sync(db.session, membership)
     db.session.commit()
-    if fresh:
-        services.run_sync(job.id)
     return redirect(url_for("jobs.show", course_id=membership.course_id, job_id=job.id,
                             next=url_for("grades.status", course_id=membership.course_id)))
 

@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from lti_tool.db import db, utcnow
-from lti_tool.jobs import Job, JobStatus, report, start_job, task
+from lti_tool.jobs import Job, JobStatus, job_under_way, open_job, report, task
 from lti_tool.lti.identity import _text, map_role
 from lti_tool.lti.models import Course, Membership, User
 from lti_tool.lti.services import LtiServices, ServiceError
@@ -30,34 +30,14 @@ def roster_is_stale(course: Course, now: dt.datetime | None = None) -> bool:
     return age.total_seconds() > current_app.config["ROSTER_MAX_AGE_SECONDS"]
 
 
-ABANDONED_AFTER = dt.timedelta(minutes=30)
-
-
 def running_sync(session: Session, course: Course) -> Job | None:
-    """The sync under way, if any. A job no worker has touched for half an hour (no consumer running,
-    a worker killed) is marked failed, so it never blocks the next sync."""
-    job = session.scalar(select(Job).where(
-        Job.course_id == course.id, Job.kind == JOB_KIND, Job.status.in_([JobStatus.queued, JobStatus.running])
-    ).order_by(Job.id.desc()).limit(1))
-    if job is not None and job.updated_at < utcnow() - ABANDONED_AFTER:
-        job.status = JobStatus.failed
-        job.error = "This sync stopped without finishing (no worker picked it up, or it was stopped). Run it again."
-        job.finished_at = utcnow()
-        session.flush()
-        return None
-    return job
+    """The sync under way, if any (an abandoned one is marked failed: ``jobs.job_under_way``)."""
+    return job_under_way(session, JOB_KIND, course.id)
 
 
 def request_roster_sync(session: Session, course: Course, started_by_id: int | None) -> Job:
-    """Queue a sync (or return the one already under way). The caller commits, then the task runs."""
-    existing = running_sync(session, course)
-    if existing:
-        return existing
-    return start_job(session, JOB_KIND, course.id, started_by_id)
-
-
-def enqueue(job: Job) -> None:
-    run_roster_sync(job.id)
+    """Start a sync (or return the one under way); it is enqueued once the caller commits."""
+    return open_job(session, JOB_KIND, course.id, started_by_id, run_roster_sync)[0]
 
 
 @task()

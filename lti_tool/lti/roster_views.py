@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager
 from lti_tool.auth import require_course_role
 from lti_tool.db import db
 from lti_tool.errors import NotFound
-from lti_tool.jobs import Job, JobStatus, report
+from lti_tool.jobs import QUEUE_DOWN, Job, JobStatus
 from lti_tool.lti import roster
 from lti_tool.lti.models import CourseRole, Membership, User
 
@@ -25,8 +25,6 @@ bp = Blueprint("roster", __name__, url_prefix="/c/<int:course_id>/roster")
 
 PER_PAGE = 50
 POLL_SECONDS = 2
-QUEUE_DOWN = ("The background job queue could not be reached, so the sync did not start. Try again in a few "
-              "minutes; if it keeps failing, ask the tool's administrator to check the job queue and its worker.")
 
 
 class SyncForm(FlaskForm):
@@ -34,18 +32,10 @@ class SyncForm(FlaskForm):
 
 
 def start_sync(session, membership: Membership) -> Job:
-    """Queue a roster sync of the member's course (or return the one under way), commit, and hand it to the
-    background worker. A queue that cannot be reached fails the job with a message instead of the request."""
-    under_way = roster.running_sync(session, membership.course)
-    if under_way is not None:
-        return under_way
+    """Start a roster sync of the member's course (or return the one under way) and commit: the job goes to
+    the background worker then; a queue that cannot be reached fails the job with a message, not the request."""
     job = roster.request_roster_sync(session, membership.course, membership.user_id)
     session.commit()
-    try:
-        roster.enqueue(job)
-    except Exception:  # the queue's own errors (Redis down, a locked SQLite file) vary by backend
-        log.exception("could not enqueue roster sync job %s", job.id)
-        report(job.id, status=JobStatus.failed, error=QUEUE_DOWN)
     session.refresh(job)  # the worker (or immediate mode) wrote to it through its own session
     return job
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lti_tool.db import db
 from lti_tool.grades import services as grades
 from lti_tool.grades.models import ComponentKind
-from lti_tool.jobs import JobStatus, report, start_job
+from lti_tool.jobs import JobStatus, open_job, report
 from lti_tool.lti.models import Course, Membership, User
 from lti_tool.sandbox import services as sb
 from tests.browser.conftest import VIEWPORT
@@ -107,7 +107,7 @@ def test_a_running_jobs_progress_bar_refreshes_itself_until_it_has_finished(page
     base = live_server.url
     course_id = launch(page, base, "demo-facilitator-1")
     with app.app_context():
-        job_id = start_job(db.session, grades.SYNC_JOB_KIND, course_id, None).id
+        job_id = open_job(db.session, grades.SYNC_JOB_KIND, course_id, None, _no_worker)[0].id
         db.session.commit()
     with app.app_context():
         report(job_id, status=JobStatus.running, done=312, total=1000,

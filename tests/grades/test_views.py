@@ -2,21 +2,26 @@
 filters, "sync now" as a job, retrying one score, editing a column, and who may see or do what."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 
-from lti_tool.db import db
+from lti_tool.db import db, utcnow
 from lti_tool.grades import services as grades
 from lti_tool.grades.models import ComponentKind, DeliveryStatus, GradedComponent, ScoreDelivery
-from lti_tool.jobs import Job, JobStatus, report, start_job
+from lti_tool.jobs import Job, JobStatus, open_job, report
 from lti_tool.lti.models import Course, Membership, User
 from lti_tool.sandbox import services as sb
 from tests.lti_client import forms
 
 LEARNERS = [f"demo-participant-{i}" for i in range(1, 5)]
+
+
+def _no_worker(job_id: int) -> None:
+    """A queue whose worker has not picked the job up yet: the job stays queued."""
 
 
 @pytest.fixture
@@ -150,6 +155,37 @@ def test_sync_now_resends_failed_and_waiting_scores_and_the_gradebook_has_each_o
     assert "0 failed" in re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", after))
 
 
+def test_sync_now_with_the_queue_down_fails_the_job_with_what_to_do_and_the_next_click_starts_afresh(
+        app, course, queue_down):
+    course_id, facilitator = course
+    done = facilitator.submit(facilitator.get(f"/c/{course_id}/grades/"), index=0)     # "Sync now"
+    assert done.status_code == 200 and re.search(r"/c/\d+/jobs/\d+", done.url)
+    status = facilitator.get(done.url, headers={"Accept": "application/json"}).json()
+    assert status["status"] == "failed" and "queue could not be reached" in status["error"]
+    again = facilitator.submit(facilitator.get(f"/c/{course_id}/grades/"), index=0)
+    assert again.status_code == 200 and again.url != done.url, "a failed job is not handed out again"
+    with app.app_context():
+        assert [j.status for j in db.session.scalars(select(Job).order_by(Job.id))] == [JobStatus.failed] * 2
+
+
+def test_sync_now_replaces_a_job_whose_worker_died(app, course, idle_queue):
+    course_id, facilitator = course
+    first = facilitator.submit(facilitator.get(f"/c/{course_id}/grades/"), index=0)
+    [job_id] = idle_queue()
+    with app.app_context():
+        report(job_id, status=JobStatus.running, done=3, total=10)
+        # ...and its worker is killed: nothing touches the row for longer than a job may stay silent.
+        db.session.execute(update(Job).where(Job.id == job_id)
+                           .values(updated_at=utcnow() - dt.timedelta(hours=1)))
+        db.session.commit()
+    second = facilitator.submit(facilitator.get(f"/c/{course_id}/grades/"), index=0)
+    assert second.url != first.url
+    with app.app_context():
+        old = db.session.get(Job, job_id)
+        assert old.status is JobStatus.failed and "stopped without finishing" in old.error
+    assert idle_queue() == [job_id, job_id + 1], "the new job went to the queue"
+
+
 def test_retry_sends_one_failed_score_again(app, course):
     course_id, facilitator = course
     with app.app_context():
@@ -226,7 +262,7 @@ def test_participants_get_403_on_every_passback_page(app, course, lti):
     with app.app_context():
         component_id = _record(course_id, {"demo-participant-1": 6.0}).id
         delivery_id = db.session.scalar(select(ScoreDelivery.id))
-        job = start_job(db.session, grades.SYNC_JOB_KIND, course_id, None)
+        job = open_job(db.session, grades.SYNC_JOB_KIND, course_id, None, _no_worker)[0]
         db.session.commit()
         job_id = job.id
     learner = lti("demo-participant-1")
@@ -251,7 +287,7 @@ def test_another_courses_components_deliveries_and_jobs_are_404(app, course, lti
         other_component = other.id
         other_delivery = db.session.scalar(select(ScoreDelivery.id).where(ScoreDelivery.component_id == other.id))
         sb.add_fault(db.session, "/scores", "down", times=1)   # not used: the row is sent already
-        other_job = start_job(db.session, grades.SYNC_JOB_KIND, other_id, None).id
+        other_job = open_job(db.session, grades.SYNC_JOB_KIND, other_id, None, _no_worker)[0].id
         db.session.commit()
     token = facilitator.csrf_token(f"/c/{course_id}/grades/")
     assert facilitator.get(f"/c/{course_id}/grades/components/{other_component}").status_code == 404
@@ -271,7 +307,7 @@ def test_another_courses_components_deliveries_and_jobs_are_404(app, course, lti
 def test_the_job_view_polls_while_running_and_stops_when_finished(app, course):
     course_id, facilitator = course
     with app.app_context():
-        job_id = start_job(db.session, "grade_sync", course_id, None).id
+        job_id = open_job(db.session, "grade_sync", course_id, None, _no_worker)[0].id
         db.session.commit()
         report(job_id, status=JobStatus.running, done=3, total=10, message="3 of 10 handled")
     page = facilitator.get(f"/c/{course_id}/jobs/{job_id}")

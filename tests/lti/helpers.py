@@ -182,11 +182,10 @@ def forge(app, live_server, sandbox) -> Forger:
 @pytest.fixture
 def throwaway_app(monkeypatch, tmp_path):
     """Builds extra apps (a route that fails, an empty database) without disturbing the session's app:
-    create_app re-initialises process-wide objects (the rate limiter, the job queue's app)."""
-    from lti_tool import create_app, jobs
+    create_app re-initialises the process-wide rate limiter."""
+    from lti_tool import create_app
 
     snapshot = dict(limiter.__dict__)
-    monkeypatch.setattr(jobs, "_app", jobs._app)
 
     def make(**overrides):
         config = dict(STATE_CACHE_DIR=str(tmp_path / "state"), REDIS_URL="", SERVER_NAME=None)
