@@ -35,6 +35,18 @@ class Conflict(DomainError):
     title = "Conflict"
 
 
+class InvalidInput(DomainError):
+    """Input a person can correct. ``field`` names the form field the message belongs to (None: the form as
+    a whole); ``lti_tool.course.forms.show_error`` puts it there."""
+
+    status = 400
+    title = "Please check what you entered"
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
 class LaunchRefused(DomainError):
     """An LTI launch or login that fails validation. Nothing is written and no session is created."""
 
