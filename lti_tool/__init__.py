@@ -128,6 +128,9 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.discussions import models as _discussion_models, views as discussions_views  # noqa: F401
 
     app.register_blueprint(discussions_views.bp)
+    from lti_tool.course import events
+
+    events.connect_receivers()
     if app.config.get("SANDBOX_ENABLED"):
         from lti_tool import sandbox
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from typing import Iterable
 from urllib.parse import urlsplit
 
-from blinker import Namespace
 from flask import current_app, has_app_context
 from sqlalchemy import Select, and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
+from lti_tool.course import events
 from lti_tool.db import utcnow
 from lti_tool.discussions.markdown import mentions_in, render_markdown
 from lti_tool.discussions.models import (
@@ -34,10 +34,6 @@ from lti_tool.programs.services import can_manage_cohort, get_cohort, is_lead
 
 MAX_POST_CHARS_DEFAULT = 20_000
 
-_signals = Namespace()
-#: Sent with the session as sender and ``post=`` once a new post is flushed (modules complete their discussion
-#: items from it). Receivers work in the same transaction and must not commit.
-post_created = _signals.signal("post-created")
 _AVATAR_URL = re.compile(r"https://[^\s\"'<>`]{1,1000}")
 
 
@@ -755,7 +751,7 @@ def create_post(session: Session, viewer: Viewer, thread: Thread, body: str, *, 
 
     notify.new_post(session, viewer, post, mentioned)
     _rescore(session, thread, viewer.membership, now)
-    post_created.send(session, post=post, now=now)
+    events.post_created.send(session, post=post, now=now)
     return post
 
 

@@ -8,7 +8,8 @@ A discussion item is discussed in
 
 A reflection shared with the cohort is posted in its item's thread of its own, by its author, so the cohort
 reads and answers it where they talk about everything else. Posting in the thread completes the discussion
-items that point at it (``post_created``), and opening such an item completes it when the post came first.
+items that point at it (``complete_discussion_items``, connected to ``course.events.post_created``), and
+opening such an item completes it when the post came first.
 
 Functions take the session, check nothing about the web request and never commit, like the services.
 """
@@ -179,10 +180,9 @@ def items_discussed_in(session: Session, thread: Thread) -> list[ModuleItem]:
                ModuleItem.completion_rule == CompletionRule.posted_in_thread, or_(*where))))
 
 
-@discussions.post_created.connect
-def _complete_discussion_items(session: Session, post: Post, now: dt.datetime | None = None, **_) -> None:
+def complete_discussion_items(session: Session, post: Post, now: dt.datetime | None = None, **_) -> None:
     """A participant's post completes the open discussion items it answers (a locked one is completed
-    when it is opened, see services.open_item)."""
+    when it is opened, see services.open_item). Receives ``course.events.post_created``."""
     author = post.author
     if author.role is not CourseRole.participant:
         return
