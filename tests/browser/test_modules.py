@@ -39,7 +39,7 @@ def person(browser):
     contexts = []
 
     def make():
-        context = browser.new_context(viewport=VIEWPORT)
+        context = browser.new_context(viewport=VIEWPORT, reduced_motion="reduce")   # see the context fixture
         contexts.append(context)
         return context.new_page()
 
