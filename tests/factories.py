@@ -119,7 +119,11 @@ class MeetingFactory(_ModelFactory):
 @dataclass
 class World:
     """One course on its LMS, its program (None until a facilitator sets one up, for the programs tests), and
-    the people and cohorts built so far, by name."""
+    the people and cohorts built so far, by name.
+
+    A feature's conftest may subclass it for builders that go through that feature's services (the modules
+    and discussions viewers, a module with items) and pass ``world_cls`` to make_world; the rows themselves
+    are built here."""
 
     session: object
     platform: Platform
