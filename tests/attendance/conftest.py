@@ -8,13 +8,9 @@ import pytest
 
 from lti_tool.extensions import limiter
 from lti_tool.lti.models import CourseRole
-from tests.factories import World, make_world as _make_world
+from tests.factories import World, make_world
 
 NOW = dt.datetime(2030, 10, 10, 19, 0, tzinfo=dt.timezone.utc)
-
-
-def make_world(session, context: str = "course-a") -> World:
-    return _make_world(session, context)
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from lti_tool.calendar.models import Meeting, MeetingKind
 from lti_tool.db import db, utcnow
 from lti_tool.lti.models import Membership, User
-from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
+from lti_tool.programs.models import Program
+from tests.factories import CohortFacilitatorFactory, CohortFactory, CohortMemberFactory, MeetingFactory
 
 
 @dataclass
@@ -36,27 +36,19 @@ def build(app, course_id: int, participant_subs: list[str], facilitator: str = "
         lead = membership_of(facilitator, course_id)
         program = s.scalar(select(Program).where(Program.course_id == course_id))
         program.settings = {"leads": [lead.id]}
-        cohort, other = Cohort(program=program, name="Principals"), Cohort(program=program, name="Coaches")
-        s.add_all([cohort, other])
-        s.flush()
-        s.add(CohortFacilitator(cohort_id=cohort.id, membership_id=lead.id))
+        cohort = CohortFactory(program=program, name="Principals")
+        other = CohortFactory(program=program, name="Coaches")
+        CohortFacilitatorFactory(cohort=cohort, membership=lead)
         members = {}
-        for sub in participant_subs:
-            m = membership_of(sub, course_id)
-            members[sub] = m.id
-            s.add(CohortMember(cohort_id=cohort.id, membership_id=m.id, status=SeatStatus.active))
-        for sub in other_members:
-            m = membership_of(sub, course_id)
-            members[sub] = m.id
-            s.add(CohortMember(cohort_id=other.id, membership_id=m.id, status=SeatStatus.active))
+        for c, subs in ((cohort, participant_subs), (other, other_members)):
+            for sub in subs:
+                m = membership_of(sub, course_id)
+                members[sub] = m.id
+                CohortMemberFactory(cohort=c, membership=m)
         now = utcnow().replace(microsecond=0)
 
         def meeting(start, c, title):
-            m = Meeting(program=program, cohort=c, kind=MeetingKind.virtual, title=title, starts_at=start,
-                        ends_at=start + dt.timedelta(minutes=90))
-            s.add(m)
-            s.flush()
-            return m.id
+            return MeetingFactory(program=program, cohort=c, title=title, starts_at=start).id
 
         past_ids = [meeting(now - dt.timedelta(days=30 * (past - i)), cohort, f"Session {i + 1}") for i in range(past)]
         now_id = meeting(now - dt.timedelta(minutes=5), cohort, "Today's session")

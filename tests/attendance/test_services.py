@@ -15,7 +15,8 @@ from lti_tool.attendance.models import (AttendanceChange, AttendanceRecord, Excu
 from lti_tool.errors import DomainError, Forbidden, NotFound
 from lti_tool.grades.models import GradedComponent, ScoreDelivery
 from lti_tool.lti.models import CourseRole
-from tests.attendance.conftest import NOW, make_world
+from tests.attendance.conftest import NOW
+from tests.factories import make_world
 
 H = dt.timedelta(hours=1)
 D = dt.timedelta(days=1)

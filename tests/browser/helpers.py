@@ -1,4 +1,5 @@
-"""Helpers for browser tests: accessibility checks with axe-core, screenshots to look at, a loopback server.
+"""Helpers for browser tests: a launch from the sandbox LMS, the look every page gets (axe-core, no sideways
+scrolling, screenshots to look at, no console errors), and a loopback server.
 
 check_axe and screenshots take a Playwright Page or a Frame:
 - axe: axe_playwright_python only calls ``.evaluate`` on what it is given, and a Frame has the same
@@ -9,6 +10,7 @@ check_axe and screenshots take a Playwright Page or a Frame:
 """
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +19,10 @@ from typing import Iterator
 SCREENSHOT_DIR = Path(__file__).resolve().parent / "screenshots"
 SCREENSHOT_WIDTHS = (360, 1280)
 BLOCKING_IMPACTS = ("serious", "critical")
+VIEWPORT = {"width": 1280, "height": 900}
+PHONE = {"width": 360, "height": 800}
+# Chromium logs the status of a form the tool refuses on purpose (400) as a console error; it is no page error.
+REFUSED_FORM = "status of 400"
 
 
 def _page_of(target):
@@ -70,7 +76,7 @@ def screenshots(target, name: str, widths=SCREENSHOT_WIDTHS) -> list[Path]:
     """
     page = _page_of(target)
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
-    original = page.viewport_size or {"width": 1280, "height": 900}
+    original = page.viewport_size or VIEWPORT
     saved: list[Path] = []
     try:
         for width in widths:
@@ -86,6 +92,30 @@ def screenshots(target, name: str, widths=SCREENSHOT_WIDTHS) -> list[Path]:
     finally:
         page.set_viewport_size(original)
     return saved
+
+
+def launch(page, base_url: str, user: str, course: str = "demo-course", *, lands_on: str = r"/c/(\d+)/") -> int:
+    """Launch the tool as ``user`` from the sandbox LMS (a Canvas-flavoured resource link) and wait until the
+    page's URL matches ``lands_on``; returns the tool's course id from the URL."""
+    page.goto(f"{base_url}/sandbox/launch?user={user}&course={course}&kind=resource&flavour=canvas")
+    page.wait_for_url(re.compile(lands_on))
+    return int(re.search(r"/c/(\d+)/", page.url).group(1))
+
+
+def look(page, name: str, *, allowed_console_errors=()) -> None:
+    """What every page of the browser tests must pass, at the desktop viewport and at 360 px: no serious or
+    critical axe violation, nothing wider than the viewport; then screenshots (<name>-<width>.png), and no
+    console error on the page so far but those containing one of ``allowed_console_errors``."""
+    check_axe(page, name)
+    assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at {VIEWPORT['width']} px"
+    page.set_viewport_size(PHONE)
+    try:
+        check_axe(page, f"{name} at {PHONE['width']} px")
+        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at {PHONE['width']} px"
+    finally:
+        page.set_viewport_size(VIEWPORT)
+    screenshots(page, name)
+    assert [e for e in page.console_errors if not any(a in e for a in allowed_console_errors)] == []
 
 
 def horizontal_overflow(target) -> int:

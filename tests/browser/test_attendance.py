@@ -5,35 +5,18 @@ serious/critical axe violations, no CSP refusals, nothing wider than a 360 px ph
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from sqlalchemy import select
 
 from lti_tool.attendance.models import AttendanceRecord
 from lti_tool.db import db
 from tests.attendance.helpers import build
-from tests.browser.conftest import VIEWPORT
-from tests.browser.helpers import check_axe, horizontal_overflow, screenshots
+from tests.browser.helpers import REFUSED_FORM, launch, look as look_at
+
+look = partial(look_at, allowed_console_errors=[REFUSED_FORM])
 
 PARTICIPANTS = [f"demo-participant-{i}" for i in range(1, 7)]
-
-
-def launch(page, base_url: str, user: str) -> int:
-    page.goto(f"{base_url}/sandbox/launch?user={user}&course=demo-course&kind=resource&flavour=canvas")
-    page.wait_for_url(re.compile(r"/c/\d+/"))
-    return int(re.search(r"/c/(\d+)/", page.url).group(1))
-
-
-def look(page, name: str) -> None:
-    check_axe(page, name)
-    assert horizontal_overflow(page) == 0
-    page.set_viewport_size({"width": 360, "height": 800})
-    try:
-        check_axe(page, name + " at 360 px")
-        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 360 px"
-    finally:
-        page.set_viewport_size(VIEWPORT)
-    screenshots(page, name)
-    assert [e for e in page.console_errors if "status of 400" not in e] == []
 
 
 def statuses(app, meeting_id) -> dict[int, str]:
@@ -78,7 +61,7 @@ def test_the_quick_roll_by_keyboard_and_click_saves_as_it_goes(page, app, lti, l
     look(page, "attendance-roll")
 
 
-def test_a_participant_checks_in_with_the_code_on_the_facilitators_screen(page, browser, app, lti, live_server):
+def test_a_participant_checks_in_with_the_code_on_the_facilitators_screen(page, person, app, lti, live_server):
     d = setup(page, app, lti, live_server)
     base = f"{live_server.url}/c/{d.course_id}/attendance"
     page.goto(f"{base}/meetings/{d.now_meeting}/checkin/screen")
@@ -87,9 +70,7 @@ def test_a_participant_checks_in_with_the_code_on_the_facilitators_screen(page, 
     assert page.locator("img.att-qr").evaluate("img => img.complete && img.naturalWidth > 0")
     look(page, "attendance-checkin-screen")
 
-    participant = browser.new_context(viewport=VIEWPORT).new_page()
-    participant.console_errors = []
-    participant.on("console", lambda m: m.type == "error" and participant.console_errors.append(m.text))
+    participant = person()
     launch(participant, live_server.url, PARTICIPANTS[0])
     participant.goto(f"{base}/meetings/{d.now_meeting}/checkin")
     look(participant, "attendance-checkin-form")

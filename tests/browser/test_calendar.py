@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import partial
 
 from sqlalchemy import select
 
@@ -14,37 +15,16 @@ from lti_tool.calendar.models import MeetingKind
 from lti_tool.db import db
 from lti_tool.lti.models import Membership, User
 from lti_tool.programs.models import Cohort, CohortMember, MilestoneKind, Program, SeatStatus
-from tests.browser.conftest import VIEWPORT
-from tests.browser.helpers import check_axe, horizontal_overflow, screenshots
+from tests.browser.helpers import REFUSED_FORM, launch, look as look_at
+
+look = partial(look_at, allowed_console_errors=[REFUSED_FORM])
 
 
-def launch(page, base_url: str, user: str) -> int:
-    page.goto(f"{base_url}/sandbox/launch?user={user}&course=demo-course&kind=resource&flavour=canvas")
-    page.wait_for_url(re.compile(r"/c/\d+/"))
-    return int(re.search(r"/c/(\d+)/", page.url).group(1))
-
-
-def look(page, name: str) -> None:
-    check_axe(page, name)
-    assert horizontal_overflow(page) == 0
-    page.set_viewport_size({"width": 360, "height": 800})
-    try:
-        check_axe(page, name + " at 360 px")
-        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 360 px"
-    finally:
-        page.set_viewport_size(VIEWPORT)
-    screenshots(page, name)
-    # A refused form answers 400 on purpose; Chromium logs that status, which is not a page error.
-    assert [e for e in page.console_errors if "status of 400" not in e] == []
-
-
-def test_a_lead_creates_a_monthly_series_and_a_participant_sees_it(page, browser, live_server, sandbox, app):
+def test_a_lead_creates_a_monthly_series_and_a_participant_sees_it(page, person, live_server, sandbox, app):
     base = live_server.url
     course_id = launch(page, base, "demo-facilitator-1")
     page.goto(f"{base}/c/{course_id}/calendar/")            # the program exists from the first facilitator visit
-    participant = browser.new_context(viewport=VIEWPORT).new_page()
-    participant.console_errors = []
-    participant.on("console", lambda m: m.type == "error" and participant.console_errors.append(m.text))
+    participant = person()
     launch(participant, base, "demo-participant-1")
 
     with app.app_context():

@@ -14,45 +14,17 @@ from lti_tool.discussions import services as s
 from lti_tool.discussions.models import PostFirst, Thread
 from lti_tool.lti.models import Membership, User
 from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
-from tests.browser.conftest import VIEWPORT
-from tests.browser.helpers import check_axe, horizontal_overflow, screenshots
-
-
-def launch(page, base_url: str, user: str) -> int:
-    page.goto(f"{base_url}/sandbox/launch?user={user}&course=demo-course&kind=resource&flavour=canvas")
-    page.wait_for_url(re.compile(r"/c/\d+/"))
-    return int(re.search(r"/c/(\d+)/", page.url).group(1))
-
-
-def new_page(browser):
-    page = browser.new_context(viewport=VIEWPORT).new_page()
-    page.console_errors = []
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
-    return page
-
-
-def look(page, name: str) -> None:
-    check_axe(page, name)
-    assert horizontal_overflow(page) == 0
-    page.set_viewport_size({"width": 360, "height": 800})
-    try:
-        check_axe(page, name + " at 360 px")
-        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 360 px"
-    finally:
-        page.set_viewport_size(VIEWPORT)
-    screenshots(page, name)
-    assert [e for e in page.console_errors if "status of 4" not in e] == []
+from tests.browser.helpers import launch, look
 
 
 def write(page, text: str) -> None:
     page.get_by_label("Your post").fill(text)
 
 
-def test_post_first_replies_reactions_and_moderation_in_a_browser(page, browser, live_server, sandbox, app):
+def test_post_first_replies_reactions_and_moderation_in_a_browser(page, person, live_server, sandbox, app):
     base = live_server.url
     course_id = launch(page, base, "demo-facilitator-1")
-    ann, bo, fay = new_page(browser), new_page(browser), new_page(browser)
+    ann, bo, fay = person(), person(), person()
     launch(ann, base, "demo-participant-1")
     launch(bo, base, "demo-participant-2")
     launch(fay, base, "demo-facilitator-2")

@@ -14,29 +14,9 @@ from lti_tool.grades.models import ComponentKind
 from lti_tool.jobs import JobStatus, open_job, report
 from lti_tool.lti.models import Course, Membership, User
 from lti_tool.sandbox import services as sb
-from tests.browser.conftest import VIEWPORT
-from tests.browser.helpers import check_axe, horizontal_overflow, screenshots
+from tests.browser.helpers import launch, look
 
 LEARNERS = [f"demo-participant-{i}" for i in range(1, 7)]
-
-
-def launch(page, base_url: str, user: str) -> int:
-    page.goto(f"{base_url}/sandbox/launch?user={user}&course=demo-course&kind=resource&flavour=canvas")
-    page.wait_for_url(re.compile(r"/c/\d+/"))
-    return int(re.search(r"/c/(\d+)/", page.url).group(1))
-
-
-def look(page, name: str) -> None:
-    check_axe(page, name)
-    assert horizontal_overflow(page) == 0
-    page.set_viewport_size({"width": 360, "height": 800})
-    try:
-        check_axe(page, name + " at 360 px")
-        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 360 px"
-    finally:
-        page.set_viewport_size(VIEWPORT)
-    screenshots(page, name)
-    assert page.console_errors == []
 
 
 def _record(course_id, key, kind, label, maximum, scores, comment=""):

@@ -4,34 +4,14 @@ look at (tests/browser/screenshots/home-<role>-<width>.png)."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from sqlalchemy import select
 
 from lti_tool.db import db, utcnow
 from lti_tool.programs.models import CohortMember, Program, Proposal, ProposalStatus, SeatStatus
-from tests.browser.conftest import VIEWPORT
-from tests.browser.helpers import check_axe, horizontal_overflow, screenshots
+from tests.browser.helpers import launch, look
 from tests.programs.test_home import cohort_named, demo, member_of, name_only_lead  # noqa: F401 (demo: fixture)
-
-
-def launch(page, base_url: str, user: str) -> None:
-    page.goto(f"{base_url}/sandbox/launch?user={user}&course=demo-course&kind=resource&flavour=canvas")
-    page.wait_for_url(re.compile(r"/c/\d+/$"))
-
-
-def look(page, name: str) -> None:
-    check_axe(page, name)
-    assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 1280 px"
-    page.set_viewport_size({"width": 360, "height": 800})
-    try:
-        check_axe(page, name + " at 360 px")
-        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 360 px"
-    finally:
-        page.set_viewport_size(VIEWPORT)
-    screenshots(page, name)
-    assert page.console_errors == []
 
 
 @pytest.fixture
@@ -57,7 +37,7 @@ def busy_participant(app, demo):  # noqa: F811 (the demo fixture)
 def test_each_roles_home_page_is_accessible_and_fits_a_phone(page, live_server, app, busy_participant, user, role):
     if role == "facilitator":
         name_only_lead(app)
-    launch(page, live_server.url, user)
+    launch(page, live_server.url, user, lands_on=r"/c/(\d+)/$")     # the program home itself
     main = page.locator("main").inner_text()
     expected = {"participant": ["Next session", "What is due", "Triad 1", "3rd on the waiting list"],
                 "facilitator": ["Take attendance", "AI in Schools", "on the waiting list"],
@@ -72,7 +52,7 @@ def test_each_roles_home_page_is_accessible_and_fits_a_phone(page, live_server, 
 
 def test_a_facilitator_opens_the_roster_of_a_cohort_on_the_home_page(page, live_server, app, demo):  # noqa: F811
     name_only_lead(app)
-    launch(page, live_server.url, "demo-facilitator-2")
+    launch(page, live_server.url, "demo-facilitator-2", lands_on=r"/c/(\d+)/$")
     card = page.locator("article", has=page.get_by_role("heading", name="AI in Schools"))
     names = card.locator(".app-names")
     assert not names.is_visible()

@@ -9,43 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from lti_tool.db import db
-from lti_tool.lti.models import Course, Membership, User
+from lti_tool.lti.models import Membership, User
 from lti_tool.modules import services as ms
 from lti_tool.modules.models import CompletionRule, ItemKind, ItemRelease, ModuleItem
 from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
-from tests.browser.conftest import VIEWPORT
-from tests.browser.helpers import check_axe, horizontal_overflow, screenshots
-
-
-def launch(page, base_url: str, user: str) -> int:
-    page.goto(f"{base_url}/sandbox/launch?user={user}&course=demo-course&kind=resource&flavour=canvas")
-    page.wait_for_url(re.compile(r"/c/\d+/"))
-    return int(re.search(r"/c/(\d+)/", page.url).group(1))
-
-
-def look(page, name: str) -> None:
-    check_axe(page, name)
-    page.set_viewport_size({"width": 360, "height": 800})
-    try:
-        check_axe(page, name + " at 360 px")
-        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 360 px"
-    finally:
-        page.set_viewport_size(VIEWPORT)
-    screenshots(page, name)
-
-
-@pytest.fixture
-def person(browser):
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport=VIEWPORT)
-        contexts.append(context)
-        return context.new_page()
-
-    yield make
-    for context in contexts:
-        context.close()
+from tests.browser.helpers import launch, look
 
 
 @pytest.fixture
@@ -203,8 +171,7 @@ def test_a_shared_reflection_lands_in_the_cohorts_thread_and_the_lead_sees_year_
         sb.add_course(db.session, sb.first_platform(db.session), "demo-course-2031", "CoP 2031–32",
                       [("demo-facilitator-1", "Maya Okonkwo-Reyes", "", [sb.INSTRUCTOR])])
         db.session.commit()
-    page.goto(f"{base}/sandbox/launch?user=demo-facilitator-1&course=demo-course-2031&kind=resource&flavour=canvas")
-    page.wait_for_url(re.compile(r"/c/\d+/"))
+    launch(page, base, "demo-facilitator-1", "demo-course-2031")
     page.goto(f"{base}/c/{cid}/modules/copy-program")
     assert page.get_by_role("heading", name="Year to year", level=1).is_visible()
     assert page.get_by_label("Bring every module of").is_visible()

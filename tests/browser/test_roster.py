@@ -4,7 +4,6 @@ polls with htmx), and sees the result; then the updated list and the people who 
 serious/critical axe violations, no CSP refusals, nothing wider than a 360 px phone, screenshots at 360/1280."""
 from __future__ import annotations
 
-import re
 import threading
 
 from playwright.sync_api import expect
@@ -13,21 +12,7 @@ from lti_tool.db import db
 from lti_tool.lti import roster
 from lti_tool.sandbox import services as sb
 from lti_tool.sandbox.views import _encode_cursor
-from tests.browser.conftest import VIEWPORT
-from tests.browser.helpers import check_axe, horizontal_overflow, screenshots
-
-
-def look(page, name: str) -> None:
-    check_axe(page, name)
-    assert horizontal_overflow(page) == 0
-    page.set_viewport_size({"width": 360, "height": 800})
-    try:
-        check_axe(page, name + " at 360 px")
-        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 360 px"
-    finally:
-        page.set_viewport_size(VIEWPORT)
-    screenshots(page, name)
-    assert page.console_errors == []
+from tests.browser.helpers import launch, look
 
 
 def test_a_facilitator_syncs_the_roster_and_watches_it_progress_to_the_result(page, live_server, sandbox, app,
@@ -52,9 +37,7 @@ def test_a_facilitator_syncs_the_roster_and_watches_it_progress_to_the_result(pa
 
     monkeypatch.setattr(roster, "enqueue", enqueue)
 
-    page.goto(f"{base}/sandbox/launch?user=demo-facilitator-1&course=demo-course&kind=resource&flavour=canvas")
-    page.wait_for_url(re.compile(r"/c/\d+/"))
-    course_id = int(re.search(r"/c/(\d+)/", page.url).group(1))
+    course_id = launch(page, base, "demo-facilitator-1")
     page.goto(f"{base}/c/{course_id}/roster/")
     expect(page.get_by_role("heading", name="Course roster")).to_be_visible()
     expect(page.get_by_text("The roster has not been read in full from the LMS yet")).to_be_visible()

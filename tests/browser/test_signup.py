@@ -5,54 +5,17 @@ axe violations, nothing wider than a 360 px phone, and screenshots at 360 and 12
 from __future__ import annotations
 
 import re
+from functools import partial
 
-import pytest
 from sqlalchemy import select
 
 from lti_tool.db import db
 from lti_tool.lti.models import Membership, User
 from lti_tool.programs import services
 from lti_tool.programs.models import Program
-from tests.browser.conftest import VIEWPORT
-from tests.browser.helpers import check_axe, horizontal_overflow, screenshots
+from tests.browser.helpers import REFUSED_FORM, launch, look as look_at
 
-
-def launch(page, base_url: str, user: str) -> int:
-    page.goto(f"{base_url}/sandbox/launch?user={user}&course=demo-course&kind=resource&flavour=canvas")
-    page.wait_for_url(re.compile(r"/c/\d+/"))
-    return int(re.search(r"/c/(\d+)/", page.url).group(1))
-
-
-def look(page, name: str) -> None:
-    check_axe(page, name)
-    assert horizontal_overflow(page) == 0
-    page.set_viewport_size({"width": 360, "height": 800})
-    try:
-        check_axe(page, name + " at 360 px")
-        assert horizontal_overflow(page) == 0, f"{name} scrolls sideways at 360 px"
-    finally:
-        page.set_viewport_size(VIEWPORT)
-    screenshots(page, name)
-    # A refused form answers 400 on purpose; Chromium logs that status, which is not a page error.
-    assert [e for e in page.console_errors if "status of 400" not in e] == []
-
-
-@pytest.fixture
-def person(browser):
-    """Another person in their own browser context (their own cookies)."""
-    contexts = []
-
-    def make():
-        context = browser.new_context(viewport=VIEWPORT)
-        contexts.append(context)
-        page = context.new_page()
-        page.console_errors = []
-        page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-        return page
-
-    yield make
-    for context in contexts:
-        context.close()
+look = partial(look_at, allowed_console_errors=[REFUSED_FORM])
 
 
 def test_sign_up_waiting_list_application_and_review(page, person, live_server, sandbox, app):

@@ -1,17 +1,18 @@
 """Small factories for calendar tests: a course with a program, cohorts, and people in them."""
 from __future__ import annotations
 
-
 import pytest
 
 from lti_tool.lti.models import CourseRole, Platform
-from tests.factories import World, make_world as _make_world, new_platform
+from tests.factories import PlatformFactory, World, make_world as _make_world
+
+LMS = "https://lms.example.edu"
 
 
 def make_world(session, timezone: str = "America/New_York", context: str = "course-a") -> World:
     """Courses of these tests share one platform (cross-course checks on the same LMS)."""
-    platform = session.query(Platform).filter_by(issuer="https://lms.example.edu").one_or_none()
-    return _make_world(session, context, timezone=timezone, platform=platform or new_platform("https://lms.example.edu"))
+    platform = session.query(Platform).filter_by(issuer=LMS).one_or_none() or PlatformFactory(issuer=LMS)
+    return _make_world(session, context, timezone=timezone, platform=platform)
 
 
 @pytest.fixture

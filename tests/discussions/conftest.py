@@ -1,64 +1,32 @@
-"""Small factories for the book-study tests: a course with a program, cohorts and people (from the models),
-a book with readings (through the services)."""
+"""The book-study tests' world: a course with a program, cohorts and people (tests/factories.py), a book with
+readings (through the services), and the discussion viewer of a person in a cohort."""
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 
 import pytest
 
 from lti_tool.discussions import services as s
-from lti_tool.lti.models import Course, CourseRole, Membership, Platform, User
-from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
+from lti_tool.lti.models import CourseRole
+from tests.factories import World as BaseWorld, make_world as _make_world
 
-_seq = itertools.count(1)
 NOW = dt.datetime(2026, 10, 7, 15, 0, tzinfo=dt.timezone.utc)      # a Wednesday, 11:00 in New York
 TODAY = dt.date(2026, 10, 7)
 
 
-class World:
-    def __init__(self, session, context: str = "course-a"):
-        self.session = session
-        n = next(_seq)
-        self.platform = Platform(issuer=f"https://lms{n}.example.edu", client_id=f"c{n}",
-                                 auth_login_url="https://lms.example.edu/a", auth_token_url="https://lms.example.edu/t",
-                                 key_set_url="https://lms.example.edu/k")
-        self.course = Course(platform=self.platform, context_id=f"{context}-{n}", title=context)
-        self.program = Program(course=self.course, title=f"CoP {context}", timezone="America/New_York", settings={})
-        session.add_all([self.platform, self.course, self.program])
-        session.flush()
-        self.people: dict[str, Membership] = {}
-        self.cohorts: dict[str, Cohort] = {}
-
-    def person(self, name: str, role: CourseRole = CourseRole.participant, course: Course | None = None,
-               **user) -> Membership:
-        u = User(platform=self.platform, sub=f"{name}-{next(_seq)}", name=name, **user)
-        m = Membership(user=u, course=course or self.course, role=role, lti_roles=[])
-        self.session.add(m)
-        self.session.flush()
-        self.people[name] = m
-        return m
-
-    def cohort(self, name: str, facilitators=(), members=()) -> Cohort:
-        c = Cohort(program=self.program, name=name)
-        self.session.add(c)
-        self.session.flush()
-        for f in facilitators:
-            self.session.add(CohortFacilitator(cohort_id=c.id, membership_id=f.id))
-        for m in members:
-            self.session.add(CohortMember(cohort_id=c.id, membership_id=m.id, status=SeatStatus.active))
-        self.session.flush()
-        self.cohorts[name] = c
-        return c
-
+class World(BaseWorld):
     def viewer(self, name: str, cohort: str = "Literacy") -> s.Viewer:
         return s.viewer_for(self.session, self.people[name], self.cohorts[cohort])
+
+
+def make_world(session, context: str = "course-a") -> World:
+    return _make_world(session, context, world_cls=World)
 
 
 @pytest.fixture
 def world(session) -> World:
     """Lead Lena; facilitator Fay runs "Literacy" (Pat, Ann, Bo); "Math" has Quinn; Oscar observes."""
-    w = World(session)
+    w = make_world(session)
     lena = w.person("Lena", CourseRole.facilitator)
     fay = w.person("Fay", CourseRole.facilitator)
     w.program.settings = {"leads": [lena.id]}

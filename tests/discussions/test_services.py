@@ -14,7 +14,7 @@ from lti_tool.discussions.models import (ModerationLog, Notification, Notificati
 from lti_tool.errors import Conflict, Forbidden, NotFound
 from lti_tool.grades.models import GradedComponent, ScoreDelivery
 from lti_tool.programs.models import CohortMember, SeatStatus
-from tests.discussions.conftest import NOW, TODAY, World, reading_thread
+from tests.discussions.conftest import NOW, TODAY, make_world, reading_thread
 
 
 # -- schedule ------------------------------------------------------------------------------------------------
@@ -405,7 +405,7 @@ def test_outsiders_get_not_found(world, book):
     for name in ("Pat", "Fay", "Oscar"):
         with pytest.raises(NotFound):
             s.viewer_for(world.session, world.people[name], math)
-    other = World(world.session, "course-b")
+    other = make_world(world.session, "course-b")
     stranger = other.person("Stranger", s.CourseRole.facilitator)
     with pytest.raises(NotFound):
         s.viewer_for(world.session, stranger, world.cohorts["Literacy"])

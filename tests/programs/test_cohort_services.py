@@ -12,12 +12,7 @@ from lti_tool.lti.models import CourseRole
 from lti_tool.programs import services
 from lti_tool.programs.models import Cohort, CohortMember, Program, SeatStatus
 from lti_tool.programs.services import InvalidInput
-from tests.programs.cohort_factories import NOW, World, make_cohort, make_program
-
-
-@pytest.fixture
-def world(session):
-    return World(session)
+from tests.programs.conftest import NOW, make_cohort, make_program
 
 
 # -- program ---------------------------------------------------------------------------------------------------

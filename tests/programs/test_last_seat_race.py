@@ -11,7 +11,7 @@ from lti_tool.db import db
 from lti_tool.lti.models import Membership
 from lti_tool.programs import services
 from lti_tool.programs.models import Cohort, SeatStatus
-from tests.programs.cohort_factories import NOW, World, make_cohort, make_program
+from tests.programs.conftest import NOW, course_world, make_cohort, make_program
 
 
 def test_two_people_taking_the_last_seat_at_once_one_gets_it_the_other_waits(app, monkeypatch):
@@ -19,7 +19,7 @@ def test_two_people_taking_the_last_seat_at_once_one_gets_it_the_other_waits(app
         if db.engine.dialect.name != "postgresql":
             pytest.skip("row locks are a PostgreSQL matter; SQLite serialises writers")
         session = db.session
-        world = World(session)
+        world = course_world(session)
         lead = world.lead()
         program = make_program(session, lead)
         cohort = make_cohort(session, lead, program, capacity=2)
