@@ -25,7 +25,7 @@ from jwcrypto.jwk import JWK
 
 from lti_tool.db import db
 from lti_tool.errors import LaunchRefused
-from lti_tool.extensions import csrf, limiter
+from lti_tool.extensions import csrf, rate_limit
 from lti_tool.lti import identity, keys, storage
 from lti_tool.lti.registry import DatabaseToolConf, find_deployment, find_platform
 from lti_tool.web import cookie_attributes
@@ -244,7 +244,7 @@ def _own_url(url: str) -> bool:
 
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+@rate_limit(lambda: current_app.config["RATELIMIT_LOGIN"])
 def login():
     """OIDC third-party-initiated login: check the platform, then send the browser to its auth endpoint."""
     iss, login_hint, client_id = _param("iss"), _param("login_hint"), _param("client_id")

@@ -14,7 +14,7 @@ import requests
 from sqlalchemy import func, select
 
 from lti_tool.db import db
-from lti_tool.extensions import limiter
+from lti_tool.extensions import limiter_for
 from lti_tool.lti.models import Course, Membership, Platform, User
 from lti_tool.sandbox import services as sb
 from tests.lti_client import LtiBrowser
@@ -175,17 +175,17 @@ def _main_text(html: str) -> str:
 @pytest.fixture
 def forge(app, live_server, sandbox) -> Forger:
     # Every test logs in a few times from 127.0.0.1: start each under the login rate limit.
-    limiter.reset()
+    limiter_for(app).reset()
     return Forger(app, live_server, sandbox)
 
 
 @pytest.fixture
 def throwaway_app(monkeypatch, tmp_path):
     """Builds extra apps (a route that fails, an empty database) without disturbing the session's app:
-    create_app re-initialises process-wide objects (the rate limiter, the job queue's app)."""
+    create_app points the job queue at the newest app (a process-wide object); each app has its own
+    rate limiter."""
     from lti_tool import create_app, jobs
 
-    snapshot = dict(limiter.__dict__)
     monkeypatch.setattr(jobs, "_app", jobs._app)
 
     def make(**overrides):
@@ -194,5 +194,3 @@ def throwaway_app(monkeypatch, tmp_path):
         return create_app("testing", **config)
 
     yield make
-    limiter.__dict__.clear()
-    limiter.__dict__.update(snapshot)
