@@ -8,6 +8,7 @@ its own copy of the view.
 """
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
 from flask import Flask, current_app
@@ -63,3 +64,11 @@ def limiter_for(app: Flask | None = None) -> Limiter:
     """The rate limiter of ``app`` (default: the current app)."""
     return (app or current_app).extensions[_EXTENSION_KEY]
 
+
+def retry_after_seconds() -> int | None:
+    """Seconds until the limit this request broke lets requests through again (None outside a limit)."""
+    limiter = current_app.extensions.get(_EXTENSION_KEY)
+    limit = limiter.current_limit if limiter is not None else None
+    if limit is None:
+        return None
+    return max(1, int(limit.reset_at - time.time()))

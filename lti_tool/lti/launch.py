@@ -18,6 +18,7 @@ import jwt
 import requests
 from flask import (Blueprint, Response, abort, current_app, jsonify, make_response, redirect,
                    render_template, request, url_for)
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
@@ -242,9 +243,26 @@ def _own_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc == root.netloc
 
 
+def _login_browser_key() -> str:
+    """One person in one browser: the client address with the issuer and login_hint the LMS sent."""
+    person = hashlib.sha256(f"{_param('iss')}\0{_param('login_hint')}".encode()).hexdigest()[:32]
+    return f"login:{get_remote_address()}:{person}"
+
+
+def _login_address_key() -> str:
+    return f"login:{get_remote_address()}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt
-@rate_limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+@rate_limit(lambda: current_app.config["RATELIMIT_LOGIN_PER_BROWSER"], key_func=_login_browser_key,
+            scope="browser",
+            error_message="This browser has started too many sign-ins to the tool in the last minute. "
+                          "Wait a minute, then open the tool again from your course.")
+@rate_limit(lambda: current_app.config["RATELIMIT_LOGIN_PER_ADDRESS"], key_func=_login_address_key,
+            scope="address",
+            error_message="Too many sign-ins to the tool came from your network in the last minute. "
+                          "Wait a minute, then open the tool again from your course.")
 def login():
     """OIDC third-party-initiated login: check the platform, then send the browser to its auth endpoint."""
     iss, login_hint, client_id = _param("iss"), _param("login_hint"), _param("client_id")

@@ -514,7 +514,7 @@ def _framable_by_the_registering_lms(response):
 
 
 def _register_limit() -> str:
-    return current_app.config.get("RATELIMIT_LOGIN", "60 per minute")
+    return current_app.config["RATELIMIT_REGISTER"]
 
 
 @bp.route("/lti/register", methods=["GET"], endpoint="register")
