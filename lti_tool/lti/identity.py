@@ -54,6 +54,15 @@ def map_role(lti_roles: Iterable[str]) -> tuple[CourseRole, bool]:
     return CourseRole.observer, is_preview
 
 
+def is_course_instructor(lti_roles: Iterable[str]) -> bool:
+    """Whether the LMS lists this person as teaching the course: the context role Instructor (full or short
+    name) or one of its sub-roles (TeachingAssistant...). Institution and system roles, administrators
+    included, are not roles in the course."""
+    return any(isinstance(r, str) and (r in (LIS + "membership#Instructor", "Instructor")
+                                       or r.startswith(LIS + "membership/Instructor#"))
+               for r in lti_roles)
+
+
 def _text(value: Any, limit: int = 255) -> str:
     # Canvas sends unresolved substitutions literally ("$Canvas.user.sisid"): treat them as absent.
     if not isinstance(value, str) or value.startswith("$"):

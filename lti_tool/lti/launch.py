@@ -36,7 +36,13 @@ log = logging.getLogger("lti_tool.launch")
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 STORAGE_STATE_FIELD = "lti_storage_state"
+
+
+class MalformedMessage(LtiException):
+    """A message signed by a registered platform that lacks what its type needs. The sender is who it says
+    it is, so this is a bad request (400) for the LMS administrator to fix, not a failed authentication."""
 
 
 class IframeCookieService(FlaskCookieService):
@@ -179,6 +185,8 @@ class HardenedLaunch(FlaskMessageLaunch):
         target_link_uri = body.get(CLAIM + "target_link_uri")
         if target_link_uri and not (isinstance(target_link_uri, str) and _own_url(target_link_uri)):
             raise LtiException("The target_link_uri claim does not point at this tool")
+        if body.get(CLAIM + "message_type") == "LtiDeepLinkingRequest":
+            _check_deep_linking_settings(body.get(DL_SETTINGS_CLAIM))
         return super().validate_message()
 
     # -- the state's platform, then the nonce, consumed only once everything else has passed
@@ -193,6 +201,23 @@ class HardenedLaunch(FlaskMessageLaunch):
         self._session_service.save_launch_data(self._launch_id, body)
         self.login_params = params
         return self
+
+
+def _check_deep_linking_settings(settings: Any) -> None:
+    """The picker's answer is a form the browser posts to deep_link_return_url: without one (pylti1p3 does
+    not check it) a teacher would choose content that can never reach the LMS."""
+    if not isinstance(settings, dict) or not settings:
+        raise MalformedMessage(
+            'The LMS sent a deep linking request without its "deep_linking_settings" claim, so the tool cannot '
+            "send the content you choose back to the course. Ask your LMS administrator to check how the tool "
+            "is configured for content selection (deep linking).")
+    return_url = settings.get("deep_link_return_url")
+    parts = urlsplit(return_url) if isinstance(return_url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise MalformedMessage(
+            'The LMS sent a deep linking request without a usable "deep_link_return_url" (the http or https '
+            "address the chosen content goes back to), so the tool cannot place anything in the course. Ask your "
+            "LMS administrator to check how the tool is configured for content selection (deep linking).")
 
 
 def _find_key(key_set: dict, kid: str) -> dict | None:
@@ -337,6 +362,9 @@ def launch():
                                  storage_verified=storage_verified)
         message.validate()
         body = message.get_launch_data()
+    except MalformedMessage as exc:
+        db.session.rollback()
+        _refuse(str(exc), exc, status=400)
     except LtiException as exc:
         db.session.rollback()
         _refuse(_explain(str(exc)), exc)
