@@ -481,8 +481,10 @@ def no_course():
 
 @bp.route("/help")
 def help_page():
-    from lti_tool.lti.registry import list_platforms
-
+    """How to install the tool: its own URLs and the steps for anyone, no session needed. A platform's
+    registration (issuer, client id, deployments) only to that platform's LMS administrator, signed in
+    through a launch from it; `flask --app wsgi platforms list` shows every platform on the server."""
+    platform = identity.administered_platform(db.session, current_user) if current_user.is_authenticated else None
     endpoints = {
         "login_url": url_for("lti.login", _external=True),
         "launch_url": url_for("lti.launch", _external=True),
@@ -491,4 +493,8 @@ def help_page():
         "register_url": url_for("lti_registration.register", _external=True),
         "deep_link_url": url_for("lti.launch", _external=True),
     }
-    return render_template("lti/help.html", endpoints=endpoints, platforms=list_platforms(db.session))
+    response = make_response(render_template("lti/help.html", endpoints=endpoints,
+                                             platforms=[platform] if platform else None))
+    if platform is not None:  # one administrator's page: no shared cache may keep it for the next visitor
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
