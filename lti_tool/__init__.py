@@ -107,8 +107,10 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.calendar import views as calendar_views
     from lti_tool.grades import views as grades_views
 
-    for blueprint in (launch.bp, deep_linking.bp, registration.bp, programs_views.bp, *calendar_views.blueprints,
-                      grades_views.bp, jobs.bp):
+    from lti_tool import front
+
+    for blueprint in (front.bp, launch.bp, deep_linking.bp, registration.bp, programs_views.bp,
+                      *calendar_views.blueprints, grades_views.bp, jobs.bp):
         app.register_blueprint(blueprint)
     from lti_tool.attendance import views as attendance_views
 
