@@ -50,13 +50,19 @@ def init_limiter(app: Flask) -> Limiter:
     limiter = Limiter(key_func=get_remote_address, default_limits=[])
     limiter.init_app(app)
     app.extensions[_EXTENSION_KEY] = limiter
+    # One wrapper per view function, even when several endpoints serve it: Flask-Limiter files limits
+    # under the function's name, so wrapping it twice would count each request twice.
+    wrappers: dict[int, Callable] = {}
     for endpoint, view in list(app.view_functions.items()):
         declared = getattr(view, _LIMITS_ATTR, ())
-        wrapped = view
-        for limit_value, options in declared:
-            wrapped = limiter.limit(limit_value, **options)(wrapped)
-        if declared:
-            app.view_functions[endpoint] = wrapped
+        if not declared:
+            continue
+        if id(view) not in wrappers:
+            wrapped = view
+            for limit_value, options in declared:
+                wrapped = limiter.limit(limit_value, **options)(wrapped)
+            wrappers[id(view)] = wrapped
+        app.view_functions[endpoint] = wrappers[id(view)]
     return limiter
 
 
