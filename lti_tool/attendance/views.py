@@ -277,7 +277,7 @@ def _checkin_key() -> str:
 
 @bp.route("/meetings/<int:meeting_id>/checkin", methods=["GET", "POST"])
 @rate_limit(_checkin_limit, key_func=_checkin_key, methods=["POST"], deduct_when=lambda r: r.status_code == 400,
-               error_message="Too many wrong codes. Wait a few minutes, then type the code showing on the screen.")
+            error_message="Too many wrong codes. Wait a few minutes, then type the code showing on the screen.")
 @require_course_role()
 def check_in(membership, meeting_id):
     """A participant types (or scans) the code; they are marked under their own LMS identity."""
