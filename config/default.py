@@ -53,7 +53,13 @@ class DefaultConfig:
 
     WTF_CSRF_TIME_LIMIT = 8 * 3600
     RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_LOGIN = "60 per minute"
+    # OIDC login (/lti/login), two limits. Per browser, keyed on (client address, issuer, login_hint): one
+    # person's launches, so a browser looping on the login is stopped however many share its address. Per
+    # address: the whole network behind one NAT address; a district's kick-off (a few hundred people, a few
+    # launches each, within a minute) stays under it, a flood that invents a login_hint per request does not.
+    RATELIMIT_LOGIN_PER_BROWSER = "20 per minute"
+    RATELIMIT_LOGIN_PER_ADDRESS = "1200 per minute"
+    RATELIMIT_REGISTER = "60 per minute"   # LTI Dynamic Registration, per client address
     MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
     # Roster sync from NRPS runs at a facilitator launch when the last one is older than this.

@@ -78,15 +78,11 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
         )
 
     from lti_tool.db import db
-    from lti_tool.extensions import csrf, limiter, login_manager
+    from lti_tool.extensions import csrf, init_limiter, login_manager
     from lti_tool.web import IframeSessionInterface, install_request_hooks
 
     db.init_app(app)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    if app.config.get("REDIS_URL") and app.config["RATELIMIT_STORAGE_URI"] == "memory://":
-        app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"]
-    limiter.init_app(app)
     app.session_interface = IframeSessionInterface()
 
     from lti_tool import auth, jobs
@@ -113,8 +109,10 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.calendar import views as calendar_views
     from lti_tool.grades import views as grades_views
 
-    for blueprint in (launch.bp, deep_linking.bp, registration.bp, programs_views.bp, *calendar_views.blueprints,
-                      grades_views.bp, jobs.bp):
+    from lti_tool import front
+
+    for blueprint in (front.bp, launch.bp, deep_linking.bp, registration.bp, programs_views.bp,
+                      *calendar_views.blueprints, grades_views.bp, jobs.bp):
         app.register_blueprint(blueprint)
     from lti_tool.attendance import views as attendance_views
 
@@ -135,6 +133,8 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
         from lti_tool import sandbox
 
         sandbox.init_app(app)
+    # After every blueprint: the limiter wraps the views that declare limits (see lti_tool.extensions).
+    init_limiter(app)
 
     from lti_tool import cli
 

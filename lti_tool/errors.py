@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, g, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,18 @@ def _page(status: int, title: str, message: str):
     return render_template("errors/error.html", status=status, title=title, message=message), status
 
 
+def _too_many_requests(exc: HTTPException):
+    """A rate limit (lti_tool.extensions) was hit: say so, and tell the browser when to try again."""
+    from lti_tool.extensions import retry_after_seconds
+
+    body, status = _page(429, "Too many requests", exc.description or "Wait a minute, then try again.")
+    response = make_response(body, status)
+    retry_after = retry_after_seconds()
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
@@ -72,6 +84,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
+        if exc.code == 429:
+            return _too_many_requests(exc)
         return _page(exc.code or 500, exc.name, exc.description or "")
 
     @app.errorhandler(Exception)

@@ -85,9 +85,9 @@ def _clean_tables(app) -> None:
 
     with app.app_context():
         storage.cache().clear()
-    from lti_tool.extensions import limiter
+    from lti_tool.extensions import limiter_for
 
-    limiter.reset()
+    limiter_for(app).reset()
 
 
 @pytest.fixture(autouse=True)

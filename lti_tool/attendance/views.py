@@ -19,7 +19,7 @@ from lti_tool.auth import require_course_role
 from lti_tool.calendar.services import describe_time, program_zone, viewer_zone
 from lti_tool.db import db, utcnow
 from lti_tool.errors import DomainError, NotFound
-from lti_tool.extensions import limiter
+from lti_tool.extensions import rate_limit
 from lti_tool.lti.models import CourseRole, Membership
 from lti_tool.programs.models import Program
 from lti_tool.programs.services import ensure_program, is_lead
@@ -276,8 +276,8 @@ def _checkin_key() -> str:
 
 
 @bp.route("/meetings/<int:meeting_id>/checkin", methods=["GET", "POST"])
-@limiter.limit(_checkin_limit, key_func=_checkin_key, methods=["POST"], deduct_when=lambda r: r.status_code == 400,
-               error_message="Too many wrong codes. Wait a few minutes, then type the code showing on the screen.")
+@rate_limit(_checkin_limit, key_func=_checkin_key, methods=["POST"], deduct_when=lambda r: r.status_code == 400,
+            error_message="Too many wrong codes. Wait a few minutes, then type the code showing on the screen.")
 @require_course_role()
 def check_in(membership, meeting_id):
     """A participant types (or scans) the code; they are marked under their own LMS identity."""

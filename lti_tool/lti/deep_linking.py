@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from lti_tool.db import db
-from lti_tool.lti import storage
+from lti_tool.lti import identity, storage
 from lti_tool.lti.models import Course, CourseRole, Membership, Platform
 from lti_tool.lti.registry import build_registration
 
@@ -64,14 +64,24 @@ def _program_items(course: Course, membership: Membership) -> list[PlaceableItem
 register_target("program", _program_items, lambda course_id, _ident: url_for("programs.home", course_id=course_id))
 
 
+def may_place_content(membership: Membership | None) -> bool:
+    """Placing content changes the LMS course, so it is for the people teaching it there: an active
+    membership whose LTI roles name an instructor. Our facilitator role is wider (LMS administrators map
+    to it), and an administrator who is not enrolled to teach is refused here."""
+    return (membership is not None and membership.active and membership.role is CourseRole.facilitator
+            and identity.is_course_instructor(membership.lti_roles or []))
+
+
 def begin(platform: Platform, body: dict, result) -> str:
-    """Keep what the answer needs (settings, deployment) server-side and send the teacher to the picker."""
-    if result.course is None or result.membership is None or result.membership.role is not CourseRole.facilitator:
+    """Keep what the answer needs (settings, deployment) server-side and send the teacher to the picker.
+
+    The launch has already checked the settings carry a deep_link_return_url (lti.launch)."""
+    if result.course is None or not may_place_content(result.membership):
         return url_for("deep_linking.refused")
     token = storage.new_session_id()
     storage.cache().set("deep-link:" + token, {
         "platform_id": platform.id, "deployment_id": result.deployment_id, "course_id": result.course.id,
-        "user_id": result.user.id, "settings": body.get(DL_CLAIM) or {},
+        "user_id": result.user.id, "settings": body[DL_CLAIM],
     }, timeout=3600)
     return url_for("deep_linking.picker", token=token)
 
@@ -83,10 +93,14 @@ def _load(token: str) -> dict:
     return data
 
 
+_REFUSED = ("Adding this tool's content to a course is for the course's instructors and teaching assistants, "
+            "as the LMS lists them in this course. An LMS administrator role is not enough on its own: "
+            "enrol in the course as a teacher to place content.")
+
+
 @bp.route("/refused")
 def refused():
-    return render_template("lti/message.html", title="Only facilitators can add content",
-                           message="Adding this tool's content to a course is for the course's instructors."), 403
+    return render_template("lti/message.html", title="Only facilitators can add content", message=_REFUSED), 403
 
 
 @bp.route("/<token>", methods=["GET", "POST"])
@@ -96,8 +110,8 @@ def picker(token: str):
     membership = db.session.scalar(
         select(Membership).options(joinedload(Membership.course), joinedload(Membership.user))
         .where(Membership.user_id == current_user.id, Membership.course_id == data["course_id"]))
-    if membership is None or not membership.active or membership.role is not CourseRole.facilitator:
-        abort(403, "Adding this tool's content to a course is for the course's instructors.")
+    if not may_place_content(membership):
+        abort(403, _REFUSED)
     course = membership.course
     g.membership = membership       # the page header shows who, in which course, with which role
     items = [item for entry in _targets.values() for item in entry.list_items(course, membership)]

@@ -18,10 +18,12 @@ NRPS_CLAIM = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
 
 _FACILITATOR = {"Instructor", "TeachingAssistant", "Administrator"}
-_ADMIN_URIS = {
+# The LMS's own administrators (Canvas account and site admins, Moodle site admins): system and institution
+# roles, not roles in a course.
+LMS_ADMIN_ROLES = frozenset({
     LIS + "system/person#Administrator", LIS + "system/person#SysAdmin",
     LIS + "institution/person#Administrator",
-}
+})
 TEST_USER = "http://purl.imsglobal.org/vocab/lti/system/person#TestUser"  # Canvas's Test Student
 # The LIS v2 spelling too, which some platforms (and our sandbox) send.
 TEST_USERS = {TEST_USER, LIS + "system/person#TestUser"}
@@ -47,11 +49,36 @@ def map_role(lti_roles: Iterable[str]) -> tuple[CourseRole, bool]:
     roles = [r for r in lti_roles if isinstance(r, str)]
     context_roles = {_context_role(r) for r in roles} - {None}
     is_preview = any(r in TEST_USERS for r in roles)
-    if context_roles & _FACILITATOR or any(r in _ADMIN_URIS for r in roles):
+    if context_roles & _FACILITATOR or any(r in LMS_ADMIN_ROLES for r in roles):
         return CourseRole.facilitator, is_preview
     if "Learner" in context_roles:
         return CourseRole.participant, is_preview
     return CourseRole.observer, is_preview
+
+
+def is_course_instructor(lti_roles: Iterable[str]) -> bool:
+    """Whether the LMS lists this person as teaching the course: the context role Instructor (full or short
+    name) or one of its sub-roles (TeachingAssistant...). Institution and system roles, administrators
+    included, are not roles in the course."""
+    return any(isinstance(r, str) and (r in (LIS + "membership#Instructor", "Instructor")
+                                       or r.startswith(LIS + "membership/Instructor#"))
+               for r in lti_roles)
+
+
+def administered_platform(session: Session, user: User) -> Platform | None:
+    """The platform ``user`` administers, if their latest launch carried an LMS administrator role.
+
+    The latest launch decides: system and institution roles are not about the course, so the most recent
+    launch is the LMS's latest word, and a role the LMS takes away is gone at the next launch. Only the
+    user's own platform: a person is (platform, sub), and nothing is shared across platforms.
+    """
+    roles = session.scalar(
+        select(Membership.lti_roles)
+        .where(Membership.user_id == user.id, Membership.active.is_(True), Membership.last_launch_at.is_not(None))
+        .order_by(Membership.last_launch_at.desc(), Membership.id.desc()).limit(1))
+    if not roles or not any(r in LMS_ADMIN_ROLES for r in roles):
+        return None
+    return session.get(Platform, user.platform_id)
 
 
 def _text(value: Any, limit: int = 255) -> str:

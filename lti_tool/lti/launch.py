@@ -18,6 +18,7 @@ import jwt
 import requests
 from flask import (Blueprint, Response, abort, current_app, jsonify, make_response, redirect,
                    render_template, request, url_for)
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user
 from pylti1p3.contrib.flask import FlaskCookieService, FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException, OIDCException
@@ -25,7 +26,7 @@ from jwcrypto.jwk import JWK
 
 from lti_tool.db import db
 from lti_tool.errors import LaunchRefused
-from lti_tool.extensions import csrf, limiter
+from lti_tool.extensions import csrf, rate_limit
 from lti_tool.lti import identity, keys, storage
 from lti_tool.lti.registry import DatabaseToolConf, find_deployment, find_platform
 from lti_tool.web import cookie_attributes
@@ -35,7 +36,13 @@ log = logging.getLogger("lti_tool.launch")
 bp = Blueprint("lti", __name__, url_prefix="/lti")
 
 CLAIM = "https://purl.imsglobal.org/spec/lti/claim/"
+DL_SETTINGS_CLAIM = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 STORAGE_STATE_FIELD = "lti_storage_state"
+
+
+class MalformedMessage(LtiException):
+    """A message signed by a registered platform that lacks what its type needs. The sender is who it says
+    it is, so this is a bad request (400) for the LMS administrator to fix, not a failed authentication."""
 
 
 class IframeCookieService(FlaskCookieService):
@@ -178,6 +185,8 @@ class HardenedLaunch(FlaskMessageLaunch):
         target_link_uri = body.get(CLAIM + "target_link_uri")
         if target_link_uri and not (isinstance(target_link_uri, str) and _own_url(target_link_uri)):
             raise LtiException("The target_link_uri claim does not point at this tool")
+        if body.get(CLAIM + "message_type") == "LtiDeepLinkingRequest":
+            _check_deep_linking_settings(body.get(DL_SETTINGS_CLAIM))
         return super().validate_message()
 
     # -- the state's platform, then the nonce, consumed only once everything else has passed
@@ -192,6 +201,23 @@ class HardenedLaunch(FlaskMessageLaunch):
         self._session_service.save_launch_data(self._launch_id, body)
         self.login_params = params
         return self
+
+
+def _check_deep_linking_settings(settings: Any) -> None:
+    """The picker's answer is a form the browser posts to deep_link_return_url: without one (pylti1p3 does
+    not check it) a teacher would choose content that can never reach the LMS."""
+    if not isinstance(settings, dict) or not settings:
+        raise MalformedMessage(
+            'The LMS sent a deep linking request without its "deep_linking_settings" claim, so the tool cannot '
+            "send the content you choose back to the course. Ask your LMS administrator to check how the tool "
+            "is configured for content selection (deep linking).")
+    return_url = settings.get("deep_link_return_url")
+    parts = urlsplit(return_url) if isinstance(return_url, str) else None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise MalformedMessage(
+            'The LMS sent a deep linking request without a usable "deep_link_return_url" (the http or https '
+            "address the chosen content goes back to), so the tool cannot place anything in the course. Ask your "
+            "LMS administrator to check how the tool is configured for content selection (deep linking).")
 
 
 def _find_key(key_set: dict, kid: str) -> dict | None:
@@ -242,9 +268,26 @@ def _own_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc == root.netloc
 
 
+def _login_browser_key() -> str:
+    """One person in one browser: the client address with the issuer and login_hint the LMS sent."""
+    person = hashlib.sha256(f"{_param('iss')}\0{_param('login_hint')}".encode()).hexdigest()[:32]
+    return f"login:{get_remote_address()}:{person}"
+
+
+def _login_address_key() -> str:
+    return f"login:{get_remote_address()}"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @csrf.exempt
-@limiter.limit(lambda: current_app.config["RATELIMIT_LOGIN"])
+@rate_limit(lambda: current_app.config["RATELIMIT_LOGIN_PER_BROWSER"], key_func=_login_browser_key,
+            scope="browser",
+            error_message="This browser has started too many sign-ins to the tool in the last minute. "
+                          "Wait a minute, then open the tool again from your course.")
+@rate_limit(lambda: current_app.config["RATELIMIT_LOGIN_PER_ADDRESS"], key_func=_login_address_key,
+            scope="address",
+            error_message="Too many sign-ins to the tool came from your network in the last minute. "
+                          "Wait a minute, then open the tool again from your course.")
 def login():
     """OIDC third-party-initiated login: check the platform, then send the browser to its auth endpoint."""
     iss, login_hint, client_id = _param("iss"), _param("login_hint"), _param("client_id")
@@ -319,6 +362,9 @@ def launch():
                                  storage_verified=storage_verified)
         message.validate()
         body = message.get_launch_data()
+    except MalformedMessage as exc:
+        db.session.rollback()
+        _refuse(str(exc), exc, status=400)
     except LtiException as exc:
         db.session.rollback()
         _refuse(_explain(str(exc)), exc)
@@ -435,8 +481,10 @@ def no_course():
 
 @bp.route("/help")
 def help_page():
-    from lti_tool.lti.registry import list_platforms
-
+    """How to install the tool: its own URLs and the steps for anyone, no session needed. A platform's
+    registration (issuer, client id, deployments) only to that platform's LMS administrator, signed in
+    through a launch from it; `flask --app wsgi platforms list` shows every platform on the server."""
+    platform = identity.administered_platform(db.session, current_user) if current_user.is_authenticated else None
     endpoints = {
         "login_url": url_for("lti.login", _external=True),
         "launch_url": url_for("lti.launch", _external=True),
@@ -445,4 +493,8 @@ def help_page():
         "register_url": url_for("lti_registration.register", _external=True),
         "deep_link_url": url_for("lti.launch", _external=True),
     }
-    return render_template("lti/help.html", endpoints=endpoints, platforms=list_platforms(db.session))
+    response = make_response(render_template("lti/help.html", endpoints=endpoints,
+                                             platforms=[platform] if platform else None))
+    if platform is not None:  # one administrator's page: no shared cache may keep it for the next visitor
+        response.headers["Cache-Control"] = "private, no-store"
+    return response

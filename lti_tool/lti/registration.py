@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.db import db
 from lti_tool.errors import DomainError
-from lti_tool.extensions import limiter
+from lti_tool.extensions import rate_limit
 from lti_tool.lti.models import Platform
 from lti_tool.lti.registry import PlatformSpec, add_platform
 
@@ -514,11 +514,11 @@ def _framable_by_the_registering_lms(response):
 
 
 def _register_limit() -> str:
-    return current_app.config.get("RATELIMIT_LOGIN", "60 per minute")
+    return current_app.config["RATELIMIT_REGISTER"]
 
 
 @bp.route("/lti/register", methods=["GET"], endpoint="register")
-@limiter.limit(_register_limit)
+@rate_limit(_register_limit)
 def register_start():
     openid_configuration_url = request.args.get("openid_configuration", "").strip()
     registration_token = request.args.get("registration_token", "").strip() or None
@@ -533,7 +533,7 @@ def register_start():
 
 
 @bp.route("/lti/register", methods=["POST"])
-@limiter.limit(_register_limit)
+@rate_limit(_register_limit)
 def register_finish():
     openid_configuration_url = request.form.get("openid_configuration", "").strip()
     registration_token = request.form.get("registration_token", "").strip() or None

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from lti_tool.extensions import limiter
+from lti_tool.extensions import limiter_for
 from lti_tool.lti.models import CourseRole
 from tests.factories import World, make_world
 
@@ -30,5 +30,5 @@ def world(session) -> World:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits(app):
-    limiter.reset()
+    limiter_for(app).reset()
     yield

@@ -14,7 +14,7 @@ import requests
 from sqlalchemy import func, select
 
 from lti_tool.db import db
-from lti_tool.extensions import limiter
+from lti_tool.extensions import limiter_for
 from lti_tool.lti.models import Course, Membership, Platform, User
 from lti_tool.sandbox import services as sb
 from tests.lti_client import LtiBrowser
@@ -175,17 +175,15 @@ def _main_text(html: str) -> str:
 @pytest.fixture
 def forge(app, live_server, sandbox) -> Forger:
     # Every test logs in a few times from 127.0.0.1: start each under the login rate limit.
-    limiter.reset()
+    limiter_for(app).reset()
     return Forger(app, live_server, sandbox)
 
 
 @pytest.fixture
-def throwaway_app(monkeypatch, tmp_path):
+def throwaway_app(tmp_path):
     """Builds extra apps (a route that fails, an empty database) without disturbing the session's app:
-    create_app re-initialises the process-wide rate limiter."""
+    each app has its own job queue and rate limiter, so building one changes nothing of the others."""
     from lti_tool import create_app
-
-    snapshot = dict(limiter.__dict__)
 
     def make(**overrides):
         config = dict(STATE_CACHE_DIR=str(tmp_path / "state"), REDIS_URL="", SERVER_NAME=None)
@@ -193,5 +191,3 @@ def throwaway_app(monkeypatch, tmp_path):
         return create_app("testing", **config)
 
     yield make
-    limiter.__dict__.clear()
-    limiter.__dict__.update(snapshot)

@@ -10,6 +10,7 @@ from lti_tool.db import db
 from lti_tool.lti import deep_linking
 from lti_tool.lti.deep_linking import PlaceableItem
 from lti_tool.sandbox import services as sb
+from tests.lti.helpers import assert_refused, assert_signed_out, forge  # noqa: F401
 from tests.lti_client import forms
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
@@ -158,3 +159,76 @@ def test_several_items_are_placed_where_the_lms_accepts_them_and_a_graded_one_ge
         platform = sb.first_platform(db.session)
         [line_item] = sb.line_items(db.session, sb.get_course(db.session, platform, "demo-course"))
         assert (line_item.label, line_item.score_maximum) == ("Cohort A", 10)
+
+
+# -- requests the picker must not open for (forged over HTTP: the sandbox signs the altered claims) ----------
+
+SETTINGS = DL + "deep_linking_settings"
+LIS = "http://purl.imsglobal.org/vocab/lis/v2/"
+
+
+def _without_return_url(claims):
+    claims[SETTINGS].pop("deep_link_return_url")
+
+
+def _without_settings(claims):
+    claims.pop(SETTINGS)
+
+
+def _empty_return_url(claims):
+    claims[SETTINGS]["deep_link_return_url"] = ""
+
+
+def _script_return_url(claims):
+    claims[SETTINGS]["deep_link_return_url"] = "javascript:alert(document.cookie)"
+
+
+@pytest.mark.parametrize("flavour", ["canvas", "moodle"])
+@pytest.mark.parametrize("mutate,named", [
+    (_without_return_url, "deep_link_return_url"),
+    (_empty_return_url, "deep_link_return_url"),
+    (_script_return_url, "deep_link_return_url"),
+    (_without_settings, "deep_linking_settings"),
+], ids=["no-return-url", "empty-return-url", "javascript-return-url", "no-settings"])
+def test_a_deep_linking_request_without_somewhere_to_return_is_refused_with_400_and_writes_nothing(
+        forge, flavour, mutate, named):
+    before = forge.counts()
+    browser = forge.browser()
+    refused = forge.launch(browser, mutate, message_type="LtiDeepLinkingRequest", flavour=flavour)
+    assert_refused(refused, named, "deep linking", status=400)
+    assert "/lti/deep-link/" not in refused.url and "Add Communities of Practice content" not in refused.text
+    assert forge.counts() == before            # no user, course or membership: the launch was refused whole
+    assert_signed_out(browser)
+
+
+@pytest.mark.parametrize("flavour", ["canvas", "moodle"])
+@pytest.mark.parametrize("roles", [
+    [LIS + "institution/person#Administrator"],                       # a Canvas account admin, not enrolled
+    [LIS + "system/person#SysAdmin"],                                  # a Canvas site admin
+    [LIS + "system/person#Administrator", LIS + "institution/person#Administrator"],   # a Moodle site admin
+    [LIS + "membership#ContentDeveloper"],                             # a Canvas course designer
+    [LIS + "membership#Learner"],
+    [LIS + "membership#Mentor"],
+    [],
+], ids=["institution-admin", "sysadmin", "moodle-site-admin", "designer", "learner", "mentor", "no-roles"])
+def test_a_deep_linking_request_from_someone_who_does_not_teach_the_course_gets_a_clear_403(forge, flavour, roles):
+    browser = forge.browser()
+    refused = forge.launch(browser, message_type="LtiDeepLinkingRequest", flavour=flavour, roles=roles,
+                           user="demo-participant-3")
+    assert refused.status_code == 403, (refused.status_code, refused.url)
+    assert "/lti/deep-link/refused" in refused.url
+    assert "Only facilitators can add content" in refused.text and "instructors" in refused.text
+    assert "JWT" not in refused.text and "Add Communities of Practice content" not in refused.text
+
+
+@pytest.mark.parametrize("roles", [
+    [LIS + "membership#Instructor"],
+    [LIS + "membership/Instructor#TeachingAssistant"],
+    [LIS + "membership#Instructor", LIS + "system/person#Administrator", LIS + "institution/person#Administrator"],
+    ["Instructor"],
+], ids=["instructor", "teaching-assistant", "moodle-admin-teaching", "short-instructor"])
+def test_instructors_and_teaching_assistants_open_the_picker(forge, roles):
+    picker = forge.launch(message_type="LtiDeepLinkingRequest", flavour="moodle", roles=roles,
+                          user="demo-participant-3")
+    assert picker.status_code == 200 and "/lti/deep-link/" in picker.url
+    assert "Add Communities of Practice content to" in picker.text
