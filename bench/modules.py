@@ -47,8 +47,10 @@ def database(pg: str | None):
 
 def build(session, context: str, participants: int, items: int):
     from lti_tool.lti.models import Course, CourseRole, Membership, Platform, User
-    from lti_tool.modules import services as ms
-    from lti_tool.modules.models import CompletionRule, ItemCompletion, ItemKind, ItemRelease
+    from lti_tool.course.access import access_for
+    from lti_tool.db import utcnow
+    from lti_tool.modules import writes
+    from lti_tool.modules.models import CompletionRule, ItemCompletion, ItemKind, ItemRelease, ReleaseRule
     from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
 
     platform = Platform(issuer=f"https://{context}.example.edu", client_id="c", auth_login_url="https://x/a",
@@ -76,16 +78,16 @@ def build(session, context: str, participants: int, items: int):
     session.add(CohortFacilitator(cohort_id=cohort.id, membership_id=fac.id))
     session.add_all([CohortMember(cohort_id=cohort.id, membership_id=p.id, status=SeatStatus.active) for p in people])
     session.flush()
-    viewer = ms.viewer_for(session, lead, program)
-    first = ms.save_module(session, viewer, title="Before", cohort_ids=[cohort.id], released=True)
-    ms.save_item(session, viewer, first, kind=ItemKind.page, title="Intro")
-    module = ms.save_module(session, viewer, title="Week", cohort_ids=[cohort.id],
-                            release_rule=ms.ReleaseRule.after_module, after_module_id=first.id)
+    access = access_for(session, lead, program)
+    first = writes.save_module(session, access, title="Before", cohort_ids=[cohort.id], released=True)
+    writes.save_item(session, access, first, kind=ItemKind.page, title="Intro")
+    module = writes.save_module(session, access, title="Week", cohort_ids=[cohort.id],
+                                release_rule=ReleaseRule.after_module, after_module_id=first.id)
     for n in range(items):
-        ms.save_item(session, viewer, module, kind=ItemKind.page, title=f"Item {n}", minutes=5,
-                     completion_rule=CompletionRule.marked_done,
-                     release=ItemRelease.after_previous if n % 3 == 2 else ItemRelease.with_module)
-    now = ms.utcnow()
+        writes.save_item(session, access, module, kind=ItemKind.page, title=f"Item {n}", minutes=5,
+                         completion_rule=CompletionRule.marked_done,
+                         release=ItemRelease.after_previous if n % 3 == 2 else ItemRelease.with_module)
+    now = utcnow()
     for i, p in enumerate(people):
         session.add(ItemCompletion(item_id=first.items[0].id, membership_id=p.id, completed_at=now, how="viewed"))
         for item in module.items[: (i * 7) % (items + 1)]:
