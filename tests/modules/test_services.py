@@ -7,16 +7,17 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from lti_tool.course.access import access_for
 from lti_tool.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lti_tool.grades.models import GradedComponent, ScoreDelivery
 from lti_tool.lti.models import CourseRole, ResourceLink
 from lti_tool.modules import completion, formats, queries, writes
-from lti_tool.modules.models import (CompletionRule, GradeMode, ItemCompletion, ItemKind, ItemRelease, Module,
+from lti_tool.modules.models import (CompletionRule, GradeMode, ItemKind, ItemRelease, Module, ModuleSettings,
                                      ModuleItem, Reflection, ReflectionVisibility, ReleaseRule)
 from lti_tool.modules.uploads import UploadRefused
-from lti_tool.programs.models import Program
+from lti_tool.programs.models import CohortFacilitator, CohortMember, SeatStatus
 from tests.modules.conftest import NOW, make_world, next_year_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -308,3 +309,102 @@ def test_markdown_is_sanitised(world):
     module = world.module(overview="# Hi\n\n<script>alert(1)</script> [x](javascript:alert(1)) **ok**")
     assert "<script" not in module.overview_html and 'href="javascript' not in module.overview_html
     assert "<h2>Hi</h2>" in module.overview_html and "<strong>ok</strong>" in module.overview_html
+
+
+def test_a_participant_named_facilitator_of_a_cohort_authors_its_modules_and_reads_its_progress_only(world):
+    """Issue 11, point 1, in the services: Nia (an LMS Learner) sits in Literacy and facilitates Math, as an
+    accepted proposal makes her; she manages Math's modules and no other cohort's."""
+    nia = world.person("Nia")
+    math, lit = world.cohorts["Math"], world.cohorts["Literacy"]
+    world.session.add(CohortFacilitator(cohort_id=math.id, membership_id=nia.id))
+    world.session.add(CohortMember(cohort_id=lit.id, membership_id=nia.id, status=SeatStatus.active))
+    science = world.cohort("Science")
+    world.session.flush()
+    access = world.viewer("Nia")
+
+    with pytest.raises(InvalidInput, match="only choose cohorts you facilitate"):
+        writes.save_module(world.session, access, title="Everyone", cohort_ids=[math.id, lit.id], released=True)
+    mine = writes.save_module(world.session, access, title="Math week", cohort_ids=[math.id], released=True)
+    reflect = writes.save_item(world.session, access, mine, kind=ItemKind.reflection, title="Reflect", body="Why?")
+    assert queries.get_module(world.session, access, mine.id) is mine
+    writes.submit_reflection(world.session, world.viewer("Sam"), reflect, "Number talks.", now=NOW)
+    assert [r.membership.user.name for r in queries.progress_grid(world.session, access, mine, now=NOW).rows] == \
+        ["Sam"]
+    [reflection] = queries.module_reflections(world.session, access, mine)
+    writes.give_feedback(world.session, access, queries.get_reflection(world.session, access, reflection.id),
+                         "Good start.", None, now=NOW)
+    assert reflection.feedback_by_id == nia.id
+
+    # Literacy's module: she takes it there, and neither changes it nor sees its progress or reflections.
+    lit_week = world.module("Literacy week", cohorts=("Literacy",), items=(("reflection", "Lit reflect"),))
+    assert [m.title for m in queries.visible_modules(world.session, access)] == ["Math week", "Literacy week"]
+    with pytest.raises(Forbidden):
+        writes.save_item(world.session, access, lit_week, kind=ItemKind.page, title="Sneaky")
+    with pytest.raises(Forbidden):
+        queries.progress_grid(world.session, access, lit_week)
+    with pytest.raises(Forbidden):
+        writes.set_released(world.session, access, lit_week, False)
+    pat_reflection = writes.submit_reflection(world.session, world.viewer("Pat"), lit_week.items[0], "Mine.", now=NOW)
+    with pytest.raises(NotFound):
+        queries.get_reflection(world.session, access, pat_reflection.id)
+    assert [r.membership.user.name for r in queries.reflections_on(world.session, access, lit_week.items[0])] == []
+    # Science's module: not hers at all.
+    theirs = writes.save_module(world.session, world.viewer("Lena"), title="Science week", cohort_ids=[science.id])
+    with pytest.raises(NotFound):
+        queries.get_module(world.session, access, theirs.id)
+
+
+def _resource(world, name="Toolkit.pdf"):
+    module = world.module(items=())
+    item = writes.save_item(world.session, world.viewer("Lena"), module, kind=ItemKind.resource, title="Toolkit",
+                            upload=(name, PDF))
+    world.session.commit()
+    return module, item
+
+
+def _commit_that_fails(world):
+    """A commit the database refuses (a check constraint, at the commit's own flush), then the rollback a
+    view does."""
+    world.session.add(ModuleSettings(program_id=world.program.id, weekly_budget_minutes=0))
+    with pytest.raises(IntegrityError):
+        world.session.commit()
+    world.session.rollback()
+
+
+def test_a_deleted_items_file_is_removed_only_once_the_deletion_is_committed(world, _uploads):
+    """Issue 11, point 6: a deletion whose commit fails leaves the row and its file; a later commit of
+    something else does not remove it either; the committed deletion does."""
+    _module, item = _resource(world)
+    path = _uploads / item.file_stored_name
+    writes.delete_item(world.session, world.viewer("Lena"), item)
+    assert path.exists(), "nothing is removed before the commit"
+    _commit_that_fails(world)
+    assert path.exists() and world.session.get(ModuleItem, item.id).file_stored_name == path.name
+    world.people["Lena"].user.name = "Lena L."
+    world.session.commit()                                   # another change: the dropped removal stays dropped
+    assert path.exists()
+    writes.delete_item(world.session, world.viewer("Lena"), world.session.get(ModuleItem, item.id))
+    world.session.commit()
+    assert not path.exists()
+
+
+def test_a_replaced_or_removed_file_and_a_deleted_modules_files_go_only_after_the_commit(world, _uploads):
+    module, item = _resource(world)
+    old = _uploads / item.file_stored_name
+    lena = world.viewer("Lena")
+    writes.save_item(world.session, lena, module, item, kind=ItemKind.resource, title="Toolkit",
+                     upload=("Toolkit v2.pdf", PDF))
+    _commit_that_fails(world)
+    item = world.session.get(ModuleItem, item.id)
+    assert old.exists() and item.file_stored_name == old.name
+    writes.save_item(world.session, lena, module, item, kind=ItemKind.resource, title="Toolkit",
+                     upload=("Toolkit v2.pdf", PDF))
+    world.session.commit()
+    new = _uploads / item.file_stored_name
+    assert not old.exists() and new.exists()
+    writes.delete_module(world.session, lena, world.session.get(Module, module.id))
+    _commit_that_fails(world)
+    assert new.exists() and world.session.get(Module, module.id) is not None
+    writes.delete_module(world.session, lena, world.session.get(Module, module.id))
+    world.session.commit()
+    assert not new.exists()
