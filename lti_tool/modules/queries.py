@@ -65,6 +65,7 @@ def get_module(session: Session, access: Access, module_id: int) -> Module:
 
 
 def get_item(session: Session, access: Access, item_id: int) -> ModuleItem:
+    """An item of a module the viewer may see; any other id is 404."""
     item = session.scalar(select(ModuleItem).join(Module).where(ModuleItem.id == item_id,
                                                                 Module.program_id == access.program.id))
     if item is None or not permissions.sees(access, item.module):
@@ -215,6 +216,7 @@ def states_for(session: Session, access: Access, modules: list[Module],
 
 
 def item_state(session: Session, access: Access, item: ModuleItem, now: dt.datetime | None = None) -> ItemState:
+    """One item's state for the viewer (its module's release and the items before it decide)."""
     states = states_for(session, access, [item.module], now=now)
     return next(s for s in states[item.module_id].items if s.item.id == item.id)
 

@@ -66,14 +66,14 @@ def update_settings(session: Session, access: Access, weekly_budget_minutes: int
 
 # ---- modules -----------------------------------------------------------------------------------------------------
 
-def in_program_year(program: Program, day: dt.date) -> bool:
+def _in_program_year(program: Program, day: dt.date) -> bool:
     return (not program.starts_on or day >= program.starts_on) and (not program.ends_on or day <= program.ends_on)
 
 
 def _check_date(program: Program, day: dt.date | None, what: str, field_name: str) -> None:
     if day is None:
         return
-    if not in_program_year(program, day):
+    if not _in_program_year(program, day):
         start = say_date(program.starts_on) if program.starts_on else "the start"
         end = say_date(program.ends_on) if program.ends_on else "the end"
         raise InvalidInput(f"The {what} {say_date(day)} is outside the program year ({start} – {end}).",
@@ -218,6 +218,7 @@ _VIMEO_ID = re.compile(r"^\d{3,12}$")
 
 
 def allowed_video_providers() -> list[str]:
+    """The players a video may be shown in the page with (``VIDEO_PROVIDERS``, a subset of ``VIDEO_HOSTS``)."""
     return [p.strip() for p in str(current_app.config.get("VIDEO_PROVIDERS", "youtube,vimeo")).split(",")
             if p.strip() in VIDEO_HOSTS]
 
@@ -475,7 +476,7 @@ def _copy_program(session: Session, source: Program, target: Program, creator: M
         if day is None:
             return None
         day = day + dt.timedelta(days=shift_days)
-        return day if in_program_year(target, day) else None
+        return day if _in_program_year(target, day) else None
 
     copies: dict[int, Module] = {}
     with_cohorts = 0
