@@ -11,44 +11,21 @@ The pages are requested through Flask's test client, signed in as the facilitato
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import os
-import secrets
-import statistics
 import sys
-import tempfile
-import time
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-
-@contextlib.contextmanager
-def database(pg: str | None):
-    if not pg:
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.sqlite3"
-        return
-    import psycopg
-
-    name = f"cop_bench_modules_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = psycopg.connect(pg, autocommit=True)
-    admin.execute(f'CREATE DATABASE "{name}"')
-    parts = urlsplit(pg)
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, ""))
-    finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+from bench._common import bench_app, log_in, render_stats  # noqa: E402
 
 
 def build(session, context: str, participants: int, items: int):
+    from lti_tool.course.access import access_for
+    from lti_tool.db import utcnow
     from lti_tool.lti.models import Course, CourseRole, Membership, Platform, User
-    from lti_tool.modules import services as ms
-    from lti_tool.modules.models import CompletionRule, ItemCompletion, ItemKind, ItemRelease
+    from lti_tool.modules import writes
+    from lti_tool.modules.models import CompletionRule, ItemCompletion, ItemKind, ItemRelease, ReleaseRule
     from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
 
     platform = Platform(issuer=f"https://{context}.example.edu", client_id="c", auth_login_url="https://x/a",
@@ -76,16 +53,16 @@ def build(session, context: str, participants: int, items: int):
     session.add(CohortFacilitator(cohort_id=cohort.id, membership_id=fac.id))
     session.add_all([CohortMember(cohort_id=cohort.id, membership_id=p.id, status=SeatStatus.active) for p in people])
     session.flush()
-    viewer = ms.viewer_for(session, lead, program)
-    first = ms.save_module(session, viewer, title="Before", cohort_ids=[cohort.id], released=True)
-    ms.save_item(session, viewer, first, kind=ItemKind.page, title="Intro")
-    module = ms.save_module(session, viewer, title="Week", cohort_ids=[cohort.id],
-                            release_rule=ms.ReleaseRule.after_module, after_module_id=first.id)
+    access = access_for(session, lead, program)
+    first = writes.save_module(session, access, title="Before", cohort_ids=[cohort.id], released=True)
+    writes.save_item(session, access, first, kind=ItemKind.page, title="Intro")
+    module = writes.save_module(session, access, title="Week", cohort_ids=[cohort.id],
+                                release_rule=ReleaseRule.after_module, after_module_id=first.id)
     for n in range(items):
-        ms.save_item(session, viewer, module, kind=ItemKind.page, title=f"Item {n}", minutes=5,
-                     completion_rule=CompletionRule.marked_done,
-                     release=ItemRelease.after_previous if n % 3 == 2 else ItemRelease.with_module)
-    now = ms.utcnow()
+        writes.save_item(session, access, module, kind=ItemKind.page, title=f"Item {n}", minutes=5,
+                         completion_rule=CompletionRule.marked_done,
+                         release=ItemRelease.after_previous if n % 3 == 2 else ItemRelease.with_module)
+    now = utcnow()
     for i, p in enumerate(people):
         session.add(ItemCompletion(item_id=first.items[0].id, membership_id=p.id, completed_at=now, how="viewed"))
         for item in module.items[: (i * 7) % (items + 1)]:
@@ -95,33 +72,11 @@ def build(session, context: str, participants: int, items: int):
 
 
 def measure(app, user_id: int, path: str, runs: int) -> tuple[int, float, int]:
-    from sqlalchemy import event
-
-    from lti_tool.db import db
-
+    """The SQL statements of one request, the median time (ms) and the size of the page."""
     client = app.test_client()
-    with client.session_transaction() as s:
-        s["_user_id"] = str(user_id)
-        s["_fresh"] = True
-    engine = db.engine_for(app)
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    response = client.get(path)                     # warm-up (templates, caches)
-    assert response.status_code == 200, (path, response.status_code, response.text[:300])
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        client.get(path)
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        client.get(path)
-        times.append((time.perf_counter() - start) * 1000)
-    return len(statements), statistics.median(times), len(response.data)
+    log_in(client, user_id)
+    statements, seconds = render_stats(app, client, path, runs)
+    return statements, seconds * 1000, len(client.get(path).data)
 
 
 def main() -> None:
@@ -129,25 +84,18 @@ def main() -> None:
     parser.add_argument("--participants", type=int, default=40)
     parser.add_argument("--items", type=int, default=30)
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--pg", default=None)
+    parser.add_argument("--pg", default="")
     args = parser.parse_args()
 
-    from lti_tool import create_app
-    from lti_tool.db import Base, db
+    from lti_tool.db import db
 
-    with database(args.pg) as url, tempfile.TemporaryDirectory() as state:
-        app = create_app("testing", DATABASE_URL=url, STATE_CACHE_DIR=state, REDIS_URL="", SERVER_NAME=None)
-        Base.metadata.create_all(db.engine_for(app))
-        from lti_tool.migrate import stamp_head
-
-        stamp_head(app)
+    with bench_app(args.pg, "modules") as (app, _url):
         with app.app_context():
             small = build(db.session, "bench-small", 5, 3)
             big = build(db.session, "bench-big", args.participants, args.items)
         print(f"database: {'PostgreSQL' if args.pg else 'SQLite'}; median of {args.runs} requests each\n")
         print(f"{'page':42} {'size':>9} {'queries':>8} {'median ms':>10} {'bytes':>9}")
-        for label, (cid, mid, fac_uid, par_uid), size in (("small", small, "5×3"),
-                                                           ("big", big, f"{args.participants}×{args.items}")):
+        for (cid, mid, fac_uid, par_uid), size in ((small, "5×3"), (big, f"{args.participants}×{args.items}")):
             pages = [("progress grid (facilitator)", fac_uid, f"/c/{cid}/modules/{mid}/progress"),
                      ("progress CSV (facilitator)", fac_uid, f"/c/{cid}/modules/{mid}/progress.csv"),
                      ("module page (participant)", par_uid, f"/c/{cid}/modules/{mid}"),

@@ -14,14 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lti_tool.calendar.models import Meeting, MeetingKind, MeetingSeries
+from lti_tool.course.access import access_for
 from lti_tool.db import utcnow
 from lti_tool.discussions import services as discussions
 from lti_tool.discussions.models import Book, Post, Reading, Thread
 from lti_tool.lti.identity import map_role
 from lti_tool.lti.models import Course, Membership, Platform, User
 from lti_tool.lti.registry import find_deployment
-from lti_tool.modules import book_study
-from lti_tool.modules import services as modules
+from lti_tool.modules import threads, writes
 from lti_tool.modules.models import (CompletionRule, GradeMode, ItemKind, ItemRelease, Module, ModuleItem, Reflection,
                                      ReflectionVisibility, ReleaseRule)
 from lti_tool.programs.models import (Application, ApplicationQuestion, ApplicationStatus, Cohort, CohortFacilitator,
@@ -396,13 +396,13 @@ def _modules(session: Session, program: Program, lead: Membership, cohorts: list
              monday: dt.date) -> tuple[Module, Module, Module]:
     """Three modules for the book's cohorts, about two hours each, using every kind of item: the first released
     by hand, the second opening on each cohort's date, the third (graded) once the second is finished."""
-    viewer = modules.viewer_for(session, lead, program)
-    modules.update_settings(session, lead, program, weekly_budget_minutes=120)
+    viewer = access_for(session, lead, program)
+    writes.update_settings(session, viewer, weekly_budget_minutes=120)
     ids = [c.id for c in cohorts]
     principals, curriculum = cohorts
     week = dt.timedelta(weeks=1)
 
-    first = modules.save_module(
+    first = writes.save_module(
         session, viewer, title="Launching our community: agreements and problems of practice", cohort_ids=ids,
         overview="Our first weeks together: how modules work, the agreements that keep this a confidential space, "
                  "and the problem of practice you will bring to the group all year.",
@@ -426,9 +426,9 @@ def _modules(session: Session, program: Program, lead: Membership, cohorts: list
          dict(minutes=20, body="Say who you are, your school or district, and in one sentence the problem of "
                                "practice you are bringing. Then welcome two colleagues.")),
     ]:
-        modules.save_item(session, viewer, first, kind=kind, title=title, **extra)
+        writes.save_item(session, viewer, first, kind=kind, title=title, **extra)
 
-    second = modules.save_module(
+    second = writes.save_module(
         session, viewer, title="Street Data: listening below the surface", cohort_ids=ids,
         overview="Test scores tell us *that* something is happening; street data (what students, families and "
                  "staff tell us when we listen) tells us *why*. This module goes with this fortnight's chapters "
@@ -456,9 +456,9 @@ def _modules(session: Session, program: Program, lead: Membership, cohorts: list
               body="Optional: a design process that starts from the same listening stance, with interview guides "
                    "you can adapt.")),
     ]:
-        modules.save_item(session, viewer, second, kind=kind, title=title, **extra)
+        writes.save_item(session, viewer, second, kind=kind, title=title, **extra)
 
-    third = modules.save_module(
+    third = writes.save_module(
         session, viewer, title="From listening to action: a small test of change", cohort_ids=ids,
         overview="Turn what you heard into a small change you can test at your site in six weeks, and get your "
                  "cohort's feedback on the plan before our next session. Graded: the share of required items you "
@@ -478,7 +478,7 @@ def _modules(session: Session, program: Program, lead: Membership, cohorts: list
               body="Post a one-paragraph summary of your plan and the question you want help with. Then answer "
                    "two colleagues: what you noticed, one warm and one cool comment, and a question back.")),
     ]:
-        modules.save_item(session, viewer, third, kind=kind, title=title, **extra)
+        writes.save_item(session, viewer, third, kind=kind, title=title, **extra)
     return first, second, third
 
 
@@ -494,17 +494,17 @@ def _progress(session: Session, program: Program, people: dict[str, Membership],
     last_week = lambda day, hour: _at(monday - dt.timedelta(days=7 - day), hour)  # noqa: E731
 
     def work(who: Membership, item: ModuleItem, at: dt.datetime, reflection: str = "") -> Reflection | None:
-        viewer = modules.viewer_for(session, who, program)
-        modules.open_item(session, viewer, item, now=at)
+        viewer = access_for(session, who, program)
+        writes.open_item(session, viewer, item, now=at)
         if item.completion_rule is CompletionRule.marked_done:
-            modules.mark_done(session, viewer, item, now=at)
+            writes.mark_done(session, viewer, item, now=at)
         if reflection:
-            return modules.submit_reflection(session, viewer, item, reflection, now=at)
+            return writes.submit_reflection(session, viewer, item, reflection, now=at)
         return None
 
     def introduce(who: Membership, cohort: Cohort, at: dt.datetime, body: str) -> None:
         work(who, introductions, at)
-        _say(session, who, book_study.place_for(session, introductions, cohort, now=at).thread, at, body)
+        _say(session, who, threads.place_for(session, introductions, cohort, now=at).thread, at, body)
 
     for item in (welcome, video, protocols):
         work(aisha, item, last_week(1, 19))
@@ -530,8 +530,8 @@ def _progress(session: Session, program: Program, people: dict[str, Membership],
     introduce(valentina, curriculum, last_week(4, 19),
               "Valentina Rossi, social studies coordinator. We're auditing our middle-school US history units "
               "this year, starting with the one students call 'the boring one'.")
-    maya = modules.viewer_for(session, people["demo-facilitator-1"], program)
-    modules.give_feedback(session, maya, answered.id, mark=None, now=last_week(3, 8), feedback=(
+    maya = access_for(session, people["demo-facilitator-1"], program)
+    writes.give_feedback(session, maya, answered, mark=None, now=last_week(3, 8), feedback=(
         "Thank you, Aisha: this is a clear and honest problem of practice. Your hunch about relationships versus "
         "compliance is worth testing. Before our first session, could you talk with three ninth graders from those "
         "two feeder schools? Not about attendance: ask what a good day at school looks like for them."))

@@ -1,19 +1,29 @@
 """Uploaded resource files: checked by size, by extension and by their first bytes, stored under a generated
-name in the instance folder (never under static/), and served as downloads that cannot run in our origin."""
+name in the instance folder (never under static/), and served as downloads that cannot run in our origin.
+
+A file is removed only once the change that stopped using it is committed (``remove_after_commit``): a change
+that fails or is rolled back leaves its rows pointing at files that are still there.
+"""
 from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from flask import Response, current_app
+from sqlalchemy.orm import Session
 
-from lti_tool.errors import DomainError
+from lti_tool.errors import InvalidInput, NotFound
+from lti_tool.jobs import after_commit
 
 
-class UploadRefused(DomainError):
-    status = 400
+class UploadRefused(InvalidInput):
     title = "That file cannot be uploaded"
+
+    def __init__(self, message: str, field: str | None = "upload"):
+        super().__init__(message, field)
 
 
 # Extension → (content type, a check of the first bytes). Office files are ZIP containers.
@@ -91,27 +101,47 @@ def store_upload(filename: str, data: bytes) -> StoredFile:
     ext = original.rsplit(".", 1)[-1].lower()
     stored = f"{secrets.token_hex(16)}.{ext}"
     os.makedirs(upload_dir(), exist_ok=True)
-    with open(os.path.join(upload_dir(), stored), "xb") as fh:
+    with open(_path(stored), "xb") as fh:
         fh.write(data)
     return StoredFile(stored, original, content_type, len(data))
 
 
-def remove_upload(stored_name: str) -> None:
-    if stored_name:
+def _path(stored_name: str) -> str:
+    return os.path.join(upload_dir(), os.path.basename(stored_name))
+
+
+def copy_upload(stored_name: str) -> str:
+    """A copy of a stored file under a new name (for a copied item), or "" when there is none any more."""
+    if not stored_name:
+        return ""
+    src = _path(stored_name)
+    if not os.path.isfile(src):
+        return ""
+    new = f"{secrets.token_hex(16)}.{stored_name.rsplit('.', 1)[-1]}"
+    shutil.copyfile(src, _path(new))
+    return new
+
+
+def remove_after_commit(session: Session, stored_name: str) -> None:
+    """Remove a stored file once the session's transaction that stopped using it has committed; nothing is
+    removed if it rolls back."""
+    if not stored_name:
+        return
+    path = _path(stored_name)   # the app's folder, known now: the commit may run outside the app context
+
+    def remove() -> None:
         try:
-            os.remove(os.path.join(upload_dir(), os.path.basename(stored_name)))
+            os.remove(path)
         except FileNotFoundError:
             pass
+
+    after_commit(session, f"modules.remove-upload:{path}", remove)
 
 
 def file_response(stored_name: str, original_name: str, content_type: str) -> Response:
     """The file as a download (inline only for images and PDF), sandboxed and never sniffed."""
-    from urllib.parse import quote
-
-    path = os.path.join(upload_dir(), os.path.basename(stored_name))
+    path = _path(stored_name)
     if not stored_name or not os.path.isfile(path):
-        from lti_tool.errors import NotFound
-
         raise NotFound("The file is no longer there. Ask your facilitator to upload it again.")
     with open(path, "rb") as fh:
         data = fh.read()

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from lti_tool.db import db
 from lti_tool.lti.models import Membership, User
-from lti_tool.modules import services as ms
-from lti_tool.modules.models import CompletionRule, ItemKind, ItemRelease, ModuleItem
+from lti_tool.course.access import access_for
+from lti_tool.modules import writes
+from lti_tool.modules.models import CompletionRule, ItemKind, ItemRelease, Module, ModuleItem, ReflectionVisibility
 from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
 from tests.browser.helpers import launch, look
 
@@ -36,19 +37,19 @@ def week(app, tmp_path):
             s.add_all([CohortMember(cohort_id=alpha.id, membership_id=by_sub["demo-participant-1"].id,
                                     status=SeatStatus.active)])
             s.flush()
-            viewer = ms.viewer_for(s, lead, program)
-            module = ms.save_module(s, viewer, title="Week 1: Data meetings", released=True,
+            viewer = access_for(s, lead, program)
+            module = writes.save_module(s, viewer, title="Week 1: Data meetings", released=True,
                                     overview="This week we look at **data meetings** that lead to action.",
                                     cohort_ids=[alpha.id])
-            ms.save_item(s, viewer, module, kind=ItemKind.page, title="Welcome", minutes=5,
+            writes.save_item(s, viewer, module, kind=ItemKind.page, title="Welcome", minutes=5,
                          body="## Why this week\n\nMost data meetings end without a decision. Let's change that.")
-            ms.save_item(s, viewer, module, kind=ItemKind.video, title="Watch the talk", minutes=20,
+            writes.save_item(s, viewer, module, kind=ItemKind.video, title="Watch the talk", minutes=20,
                          url="https://www.youtube.com/watch?v=dQw4w9WgXcQ", embed=True,
                          completion_rule=CompletionRule.marked_done)
-            ms.save_item(s, viewer, module, kind=ItemKind.reflection, title="Reflect on your last meeting",
+            writes.save_item(s, viewer, module, kind=ItemKind.reflection, title="Reflect on your last meeting",
                          minutes=25, body="What decision came out of your last data meeting?",
                          release=ItemRelease.after_previous)
-            ms.save_item(s, viewer, module, kind=ItemKind.reading, title="Read chapter 2", minutes=40,
+            writes.save_item(s, viewer, module, kind=ItemKind.reading, title="Read chapter 2", minutes=40,
                          url="https://example.org/chapter-2", completion_rule=CompletionRule.marked_done)
             s.commit()
             return module.id
@@ -142,12 +143,12 @@ def test_a_shared_reflection_lands_in_the_cohorts_thread_and_the_lead_sees_year_
     mid = week()
     with app.app_context():
         s = db.session
-        module = s.get(ms.Module, mid)
+        module = s.get(Module, mid)
         lead = s.scalar(select(Membership).join(User).where(User.sub == "demo-facilitator-1"))
-        viewer = ms.viewer_for(s, lead, module.program)
-        shared = ms.save_item(s, viewer, module, kind=ItemKind.reflection, title="Share one student's voice",
+        viewer = access_for(s, lead, module.program)
+        shared = writes.save_item(s, viewer, module, kind=ItemKind.reflection, title="Share one student's voice",
                               minutes=15, body="Whose voice surprised you this week?",
-                              reflection_visibility=ms.ReflectionVisibility.shared_to_cohort_thread)
+                              reflection_visibility=ReflectionVisibility.shared_to_cohort_thread)
         s.commit()
         shared_id = shared.id
 

@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
+from lti_tool.course.access import Access, access_for
 from lti_tool.lti.models import CourseRole
-from lti_tool.modules import services as ms
+from lti_tool.modules import writes
 from lti_tool.modules.models import ItemKind, ReleaseRule
 from tests.factories import World as BaseWorld, make_world as _make_world
 
@@ -15,11 +16,11 @@ NOW = dt.datetime(2030, 10, 10, 15, 0, tzinfo=dt.timezone.utc)
 
 
 class World(BaseWorld):
-    def viewer(self, name: str) -> ms.Viewer:
-        return ms.viewer_for(self.session, self.people[name], self.program)
+    def viewer(self, name: str) -> Access:
+        return access_for(self.session, self.people[name], self.program)
 
     def module(self, title: str = "Week 1", cohorts=("Literacy",), items=(("page", "Welcome"),), **kw):
-        module = ms.save_module(self.session, self.viewer("Lena"), title=title,
+        module = writes.save_module(self.session, self.viewer("Lena"), title=title,
                                 cohort_ids=[self.cohorts[c].id for c in cohorts],
                                 release_rule=kw.pop("release_rule", ReleaseRule.by_hand),
                                 released=kw.pop("released", True), **kw)
@@ -27,7 +28,7 @@ class World(BaseWorld):
             extra = {"body": "Why?"} if kind == "reflection" else {}
             if kind == "reading":
                 extra = {"url": "https://example.org/ch2"}
-            ms.save_item(self.session, self.viewer("Lena"), module, kind=ItemKind(kind), title=item_title,
+            writes.save_item(self.session, self.viewer("Lena"), module, kind=ItemKind(kind), title=item_title,
                          minutes=15, **extra)
         return module
 

@@ -7,22 +7,24 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
-from lti_tool.errors import Forbidden, NotFound
+from lti_tool.course.access import access_for
+from lti_tool.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lti_tool.grades.models import GradedComponent, ScoreDelivery
 from lti_tool.lti.models import CourseRole, ResourceLink
-from lti_tool.modules import services as ms
-from lti_tool.modules.models import (CompletionRule, GradeMode, ItemCompletion, ItemKind, ItemRelease, Module,
+from lti_tool.modules import completion, formats, queries, writes
+from lti_tool.modules.models import (CompletionRule, GradeMode, ItemKind, ItemRelease, Module, ModuleSettings,
                                      ModuleItem, Reflection, ReflectionVisibility, ReleaseRule)
 from lti_tool.modules.uploads import UploadRefused
-from lti_tool.programs.models import Program
+from lti_tool.programs.models import CohortFacilitator, CohortMember, SeatStatus
 from tests.modules.conftest import NOW, make_world, next_year_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def states(world, who, module, now=NOW):
-    return ms.states_for(world.session, world.viewer(who), [module], now=now)[module.id]
+    return queries.states_for(world.session, world.viewer(who), [module], now=now)[module.id]
 
 
 def test_a_module_by_date_opens_on_each_cohorts_own_date_and_says_when(world):
@@ -46,12 +48,12 @@ def test_an_item_after_the_previous_one_opens_once_that_one_is_done(world):
     s = states(world, "Pat", module)
     assert s.items[2].reason == "Opens after you finish “Read chapter 2”."
     pat = world.viewer("Pat")
-    with pytest.raises(ms.ItemLocked, match="locked, so nothing was saved. Opens after you finish “Read chapter 2”"):
-        ms.submit_reflection(world.session, pat, reflect, "My thoughts", now=NOW)
+    with pytest.raises(writes.ItemLocked, match="locked, so nothing was saved. Opens after you finish “Read chapter 2”"):
+        writes.submit_reflection(world.session, pat, reflect, "My thoughts", now=NOW)
     assert world.session.scalar(select(func.count(Reflection.id))) == 0
-    ms.mark_done(world.session, pat, module.items[1], now=NOW)
+    writes.mark_done(world.session, pat, module.items[1], now=NOW)
     assert states(world, "Pat", module).items[2].open
-    ms.submit_reflection(world.session, pat, reflect, "My thoughts", now=NOW)
+    writes.submit_reflection(world.session, pat, reflect, "My thoughts", now=NOW)
     s = states(world, "Pat", module)
     assert [i.done for i in s.items] == [False, True, True] and s.done_count == 2
 
@@ -60,32 +62,32 @@ def test_a_module_after_another_opens_when_that_one_is_finished(world):
     first = world.module("Week 1", items=(("page", "Welcome"),))
     second = world.module("Week 2", release_rule=ReleaseRule.after_module, after_module_id=first.id)
     assert states(world, "Pat", second).reason == "Opens after you finish “Week 1”."
-    ms.open_item(world.session, world.viewer("Pat"), first.items[0], now=NOW)   # viewed → done
+    writes.open_item(world.session, world.viewer("Pat"), first.items[0], now=NOW)   # viewed → done
     assert states(world, "Pat", second).open
 
 
 def test_a_module_by_hand_opens_when_released(world):
     module = world.module(released=False)
     assert states(world, "Pat", module).reason == "Opens when your facilitator releases it."
-    ms.set_released(world.session, world.viewer("Fay"), module, True)
+    writes.set_released(world.session, world.viewer("Fay"), module, True)
     assert states(world, "Pat", module).open
 
 
 def test_a_sequence_that_loops_is_refused_and_nothing_changes(world):
     a = world.module("A")
     b = world.module("B", release_rule=ReleaseRule.after_module, after_module_id=a.id)
-    with pytest.raises(ms.ModuleInputError, match="loop"):
-        ms.save_module(world.session, world.viewer("Lena"), a, title="A", cohort_ids=a.cohort_ids,
+    with pytest.raises(InvalidInput, match="loop"):
+        writes.save_module(world.session, world.viewer("Lena"), a, title="A", cohort_ids=a.cohort_ids,
                        release_rule=ReleaseRule.after_module, after_module_id=b.id)
-    with pytest.raises(ms.ModuleInputError, match="cannot wait for itself"):
-        ms.save_module(world.session, world.viewer("Lena"), a, title="A", cohort_ids=a.cohort_ids,
+    with pytest.raises(InvalidInput, match="cannot wait for itself"):
+        writes.save_module(world.session, world.viewer("Lena"), a, title="A", cohort_ids=a.cohort_ids,
                        release_rule=ReleaseRule.after_module, after_module_id=a.id)
 
 
 def test_a_release_date_outside_the_program_year_is_refused(world):
     lit = world.cohorts["Literacy"]
-    with pytest.raises(ms.ModuleInputError, match="outside the program year") as exc:
-        ms.save_module(world.session, world.viewer("Lena"), title="Late", cohort_ids=[lit.id],
+    with pytest.raises(InvalidInput, match="outside the program year") as exc:
+        writes.save_module(world.session, world.viewer("Lena"), title="Late", cohort_ids=[lit.id],
                        release_rule=ReleaseRule.by_date, dates={lit.id: (dt.date(2031, 9, 1), None)})
     assert exc.value.field == f"opens_on_{lit.id}"
     assert world.session.scalar(select(func.count(Module.id))) == 0
@@ -94,19 +96,19 @@ def test_a_release_date_outside_the_program_year_is_refused(world):
 def test_a_video_from_a_provider_not_on_the_list_is_refused_for_embedding_but_fine_as_a_link(world):
     module = world.module(items=())
     lena = world.viewer("Lena")
-    with pytest.raises(ms.ModuleInputError, match="Only YouTube or Vimeo videos"):
-        ms.save_item(world.session, lena, module, kind=ItemKind.video, title="Talk",
+    with pytest.raises(InvalidInput, match="Only YouTube or Vimeo videos"):
+        writes.save_item(world.session, lena, module, kind=ItemKind.video, title="Talk",
                      url="https://videos.example.com/watch/1", embed=True)
     assert module.items == []
-    linked = ms.save_item(world.session, lena, module, kind=ItemKind.video, title="Talk",
+    linked = writes.save_item(world.session, lena, module, kind=ItemKind.video, title="Talk",
                           url="https://videos.example.com/watch/1", embed=False)
     assert linked.video_provider == ""
-    yt = ms.save_item(world.session, lena, module, kind=ItemKind.video, title="YT",
+    yt = writes.save_item(world.session, lena, module, kind=ItemKind.video, title="YT",
                       url="https://www.youtube.com/watch?v=dQw4w9WgXcQ", embed=True)
-    assert ms.embed_url(yt) == "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"
-    vimeo = ms.save_item(world.session, lena, module, kind=ItemKind.video, title="V",
+    assert queries.embed_url(yt) == "https://www.youtube-nocookie.com/embed/dQw4w9WgXcQ"
+    vimeo = writes.save_item(world.session, lena, module, kind=ItemKind.video, title="V",
                          url="https://vimeo.com/76979871", embed=True)
-    assert ms.embed_url(vimeo).startswith("https://player.vimeo.com/video/76979871")
+    assert queries.embed_url(vimeo).startswith("https://player.vimeo.com/video/76979871")
 
 
 def test_uploads_are_checked_by_size_extension_and_content(world, app, _uploads):
@@ -119,9 +121,9 @@ def test_uploads_are_checked_by_size_extension_and_content(world, app, _uploads)
                ("big.pdf", PDF + b"0" * (app.config["MAX_UPLOAD_BYTES"]), "largest file allowed")]
     for name, data, message in refused:
         with pytest.raises(UploadRefused, match=message):
-            ms.save_item(world.session, lena, module, kind=ItemKind.resource, title="File", upload=(name, data))
+            writes.save_item(world.session, lena, module, kind=ItemKind.resource, title="File", upload=(name, data))
     assert module.items == [] and not list(_uploads.glob("*")) if _uploads.exists() else True
-    item = ms.save_item(world.session, lena, module, kind=ItemKind.resource, title="Toolkit",
+    item = writes.save_item(world.session, lena, module, kind=ItemKind.resource, title="Toolkit",
                         upload=("../../Tool kit.pdf", PDF))
     assert item.file_original_name == "Tool kit.pdf" and item.file_content_type == "application/pdf"
     assert item.file_stored_name.endswith(".pdf") and "Tool" not in item.file_stored_name
@@ -134,33 +136,33 @@ def test_reflections_are_private_to_facilitators_unless_the_item_shares_them(wor
     shared.reflection_visibility = ReflectionVisibility.shared_to_cohort_thread
     pat, quinn = world.viewer("Pat"), world.viewer("Quinn")
     for item in (private, shared):
-        ms.submit_reflection(world.session, pat, item, f"Pat on {item.title}", now=NOW)
-    assert ms.reflections_on(world.session, quinn, private) == []
-    assert [r.body for r in ms.reflections_on(world.session, quinn, shared)] == ["Pat on Shared"]
-    assert len(ms.reflections_on(world.session, world.viewer("Fay"), private)) == 1
-    assert ms.reflections_on(world.session, world.viewer("Sam"), shared) == []   # another cohort
+        writes.submit_reflection(world.session, pat, item, f"Pat on {item.title}", now=NOW)
+    assert queries.reflections_on(world.session, quinn, private) == []
+    assert [r.body for r in queries.reflections_on(world.session, quinn, shared)] == ["Pat on Shared"]
+    assert len(queries.reflections_on(world.session, world.viewer("Fay"), private)) == 1
+    assert queries.reflections_on(world.session, world.viewer("Sam"), shared) == []   # another cohort
 
 
 def test_participants_see_only_their_cohorts_modules_and_facilitators_only_theirs(world):
     lit = world.module("Literacy week", cohorts=("Literacy",))
     math = world.module("Math week", cohorts=("Math",))
-    assert [m.title for m in ms.visible_modules(world.session, world.viewer("Pat"))] == ["Literacy week"]
-    assert [m.title for m in ms.visible_modules(world.session, world.viewer("Sam"))] == ["Math week"]
-    assert [m.title for m in ms.visible_modules(world.session, world.viewer("Fay"))] == ["Literacy week"]
-    assert ms.visible_modules(world.session, world.viewer("Oscar")) == []
+    assert [m.title for m in queries.visible_modules(world.session, world.viewer("Pat"))] == ["Literacy week"]
+    assert [m.title for m in queries.visible_modules(world.session, world.viewer("Sam"))] == ["Math week"]
+    assert [m.title for m in queries.visible_modules(world.session, world.viewer("Fay"))] == ["Literacy week"]
+    assert queries.visible_modules(world.session, world.viewer("Oscar")) == []
     with pytest.raises(NotFound):
-        ms.get_module(world.session, world.viewer("Pat"), math.id)
+        queries.get_module(world.session, world.viewer("Pat"), math.id)
     with pytest.raises(NotFound):
-        ms.get_item(world.session, world.viewer("Fay"), math.items[0].id)
+        queries.get_item(world.session, world.viewer("Fay"), math.items[0].id)
     with pytest.raises(Forbidden):
-        ms.save_item(world.session, world.viewer("Fay"), math, kind=ItemKind.page, title="Sneaky")
+        writes.save_item(world.session, world.viewer("Fay"), math, kind=ItemKind.page, title="Sneaky")
     other = make_world(world.session, "course-b")
     stranger = other.person("Stranger", CourseRole.facilitator)
     with pytest.raises(NotFound):
-        ms.viewer_for(world.session, stranger, world.program)
-    other_viewer = ms.viewer_for(world.session, stranger, other.program)
+        access_for(world.session, stranger, world.program)
+    other_viewer = access_for(world.session, stranger, other.program)
     with pytest.raises(NotFound):
-        ms.get_module(world.session, other_viewer, lit.id)
+        queries.get_module(world.session, other_viewer, lit.id)
 
 
 def test_a_graded_module_sends_the_share_of_required_items_done_in_the_same_transaction(world):
@@ -168,10 +170,10 @@ def test_a_graded_module_sends_the_share_of_required_items_done_in_the_same_tran
                           score_maximum=10)
     component = world.session.scalar(select(GradedComponent).where(GradedComponent.key == f"module:{module.id}"))
     assert component is not None and component.label == "Week 1" and component.score_maximum == 10
-    ms.open_item(world.session, world.viewer("Pat"), module.items[0], now=NOW)
+    writes.open_item(world.session, world.viewer("Pat"), module.items[0], now=NOW)
     [delivery] = world.session.scalars(select(ScoreDelivery)).all()
     assert delivery.score_given == 5 and delivery.activity_progress == "InProgress"
-    ms.open_item(world.session, world.viewer("Pat"), module.items[1], now=NOW)
+    writes.open_item(world.session, world.viewer("Pat"), module.items[1], now=NOW)
     latest = world.session.scalars(select(ScoreDelivery).order_by(ScoreDelivery.id.desc())).first()
     assert latest.score_given == 10 and latest.activity_progress == "Completed"
 
@@ -182,31 +184,32 @@ def test_a_module_graded_by_reflection_marks_sends_the_mark_and_ties_to_the_plac
     link = ResourceLink(course_id=world.course.id, resource_link_id="rl-1", target=f"module:{module.id}")
     world.session.add(link)
     world.session.flush()
-    assert ms.tie_placed_link(world.session, world.course.id, module.id)
-    reflection = ms.submit_reflection(world.session, world.viewer("Pat"), module.items[0], "Thoughts", now=NOW)
-    with pytest.raises(ms.ModuleInputError, match="between 0 and 4"):
-        ms.give_feedback(world.session, world.viewer("Fay"), reflection.id, "Good", 5)
-    ms.give_feedback(world.session, world.viewer("Fay"), reflection.id, "Good", 3)
+    assert completion.tie_placed_link(world.session, world.course.id, module.id)
+    reflection = writes.submit_reflection(world.session, world.viewer("Pat"), module.items[0], "Thoughts", now=NOW)
+    fay = world.viewer("Fay")
+    with pytest.raises(InvalidInput, match="between 0 and 4"):
+        writes.give_feedback(world.session, fay, queries.get_reflection(world.session, fay, reflection.id), "Good", 5)
+    writes.give_feedback(world.session, fay, queries.get_reflection(world.session, fay, reflection.id), "Good", 3)
     delivery = world.session.scalars(select(ScoreDelivery).order_by(ScoreDelivery.id.desc())).first()
     assert delivery.score_given == 3
     assert delivery.component.resource_link_id == link.id
     with pytest.raises(NotFound):   # Sam's facilitator is not Fay; a participant cannot give feedback
-        ms.give_feedback(world.session, world.viewer("Sam"), reflection.id, "Me too", None)
+        queries.get_reflection(world.session, world.viewer("Sam"), reflection.id)
 
 
 def test_items_move_up_and_down_and_modules_duplicate_and_copy_to_another_cohort(world, _uploads):
     module = world.module(items=(("page", "A"), ("page", "B"), ("page", "C")))
     fay = world.viewer("Fay")
-    assert ms.move_item(world.session, fay, module.items[2], "up")
+    assert writes.move_item(world.session, fay, module.items[2], "up")
     world.session.refresh(module)
     assert [i.title for i in module.items] == ["A", "C", "B"]
-    assert not ms.move_item(world.session, fay, module.items[0], "up")
-    copy = ms.duplicate_module(world.session, fay, module)
+    assert not writes.move_item(world.session, fay, module.items[0], "up")
+    copy = writes.duplicate_module(world.session, fay, module)
     assert copy.title == "Copy of Week 1" and [i.title for i in copy.items] == ["A", "C", "B"]
     assert copy.cohort_ids == module.cohort_ids and not copy.released
-    with pytest.raises(ms.ModuleInputError, match="cohort you facilitate"):
-        ms.copy_module_to_cohort(world.session, fay, module, world.cohorts["Math"].id)
-    to_math = ms.copy_module_to_cohort(world.session, world.viewer("Lena"), module, world.cohorts["Math"].id)
+    with pytest.raises(InvalidInput, match="cohort you facilitate"):
+        writes.copy_module_to_cohort(world.session, fay, module, world.cohorts["Math"].id)
+    to_math = writes.copy_module_to_cohort(world.session, world.viewer("Lena"), module, world.cohorts["Math"].id)
     assert to_math.cohort_ids == [world.cohorts["Math"].id] and to_math.title == "Week 1 (Math)"
 
 
@@ -215,11 +218,10 @@ def test_a_lead_copies_the_programs_modules_into_next_years_program(world):
                          dates={world.cohorts["Literacy"].id: (dt.date(2030, 9, 2), dt.date(2030, 9, 9)),
                                 world.cohorts["Math"].id: (dt.date(2030, 9, 3), None)})
     world.module("Week 2", release_rule=ReleaseRule.after_module, after_module_id=first.id)
-    ms.update_settings(world.session, world.people["Lena"], world.program, 90)
+    writes.update_settings(world.session, world.viewer("Lena"), 90)
     next_year, _lena_next = next_year_of(world, "Literacy", "Science")
-    lena = world.people["Lena"]
-    assert [p.id for p, _m in ms.copy_targets(world.session, lena)] == [next_year.program.id]
-    result = ms.copy_program_modules(world.session, world.viewer("Lena"), next_year.program.id)
+    assert [p.id for p, _m in queries.copy_targets(world.session, world.viewer("Lena"))] == [next_year.program.id]
+    result = writes.copy_program_modules(world.session, world.viewer("Lena"), next_year.program.id)
     copies = result.modules
     assert [c.title for c in copies] == ["Week 1", "Week 2"] and result.shift_days == 365
     assert all(c.program_id == next_year.program.id and not c.released for c in copies)
@@ -229,16 +231,16 @@ def test_a_lead_copies_the_programs_modules_into_next_years_program(world):
     assert link.cohort_id == next_year.cohorts["Literacy"].id
     assert (link.opens_on, link.due_on) == (dt.date(2031, 9, 2), dt.date(2031, 9, 9))
     assert copies[0].release_rule is ReleaseRule.by_date and result.with_cohorts == 2
-    assert ms.module_settings(world.session, next_year.program).weekly_budget_minutes == 90
+    assert queries.weekly_budget(world.session, next_year.program) == 90
     # Twice is refused and copies nothing more.
-    with pytest.raises(ms.Conflict, match="already has these modules"):
-        ms.copy_program_modules(world.session, world.viewer("Lena"), next_year.program.id)
+    with pytest.raises(Conflict, match="already has these modules"):
+        writes.copy_program_modules(world.session, world.viewer("Lena"), next_year.program.id)
     assert world.session.scalar(select(func.count(Module.id)).where(Module.program_id == next_year.program.id)) == 2
     with pytest.raises(Forbidden):
-        ms.copy_program_modules(world.session, world.viewer("Fay"), next_year.program.id)
+        writes.copy_program_modules(world.session, world.viewer("Fay"), next_year.program.id)
     stranger_program = make_world(world.session, "course-c").program
     with pytest.raises(NotFound):
-        ms.copy_program_modules(world.session, world.viewer("Lena"), stranger_program.id)
+        writes.copy_program_modules(world.session, world.viewer("Lena"), stranger_program.id)
 
 
 def test_a_lead_brings_last_years_modules_into_a_new_program_with_dates_left_to_set_when_they_fall_outside(world):
@@ -248,17 +250,17 @@ def test_a_lead_brings_last_years_modules_into_a_new_program_with_dates_left_to_
                  dates={world.cohorts["Literacy"].id: (dt.date(2031, 7, 20), None)})
     next_year, lena_next = next_year_of(world, "literacy")       # names match whatever their case
     next_year.program.ends_on = dt.date(2032, 6, 30)           # next year ends earlier
-    viewer = ms.viewer_for(world.session, lena_next, next_year.program)
-    result = ms.import_program_modules(world.session, viewer, world.program.id, shift_days=364)
+    viewer = access_for(world.session, lena_next, next_year.program)
+    result = writes.import_program_modules(world.session, viewer, world.program.id, shift_days=364)
     kickoff, late = result.modules
     assert kickoff.cohort_links[0].opens_on == dt.date(2031, 8, 4)        # 52 weeks on: still a Monday
     # 18 July 2032 is past next year's end: the date is left for the lead, and the module opens by hand.
     assert late.cohort_links[0].opens_on is None and late.release_rule is ReleaseRule.by_hand
-    with pytest.raises(ms.ModuleInputError, match="ten years"):
-        ms.import_program_modules(world.session, viewer, world.program.id, shift_days=5000)
+    with pytest.raises(InvalidInput, match="ten years"):
+        writes.import_program_modules(world.session, viewer, world.program.id, shift_days=5000)
     fay_next = next_year.person("Fay", CourseRole.facilitator, user=world.people["Fay"].user)
     with pytest.raises(Forbidden):
-        ms.import_program_modules(world.session, ms.viewer_for(world.session, fay_next, next_year.program),
+        writes.import_program_modules(world.session, access_for(world.session, fay_next, next_year.program),
                                   world.program.id)
     # A lead of another program who does not lead this one cannot pull its modules.
     stranger = make_world(world.session, "course-d")
@@ -266,7 +268,7 @@ def test_a_lead_brings_last_years_modules_into_a_new_program_with_dates_left_to_
     stranger.program.settings = {"leads": [olga.id]}
     world.session.flush()
     with pytest.raises(NotFound):
-        ms.import_program_modules(world.session, ms.viewer_for(world.session, olga, stranger.program),
+        writes.import_program_modules(world.session, access_for(world.session, olga, stranger.program),
                                   world.program.id)
 
 
@@ -274,31 +276,32 @@ def test_my_week_counts_open_minutes_against_the_budget_and_lists_overdue(world)
     lit = world.cohorts["Literacy"]
     module = world.module(items=(("page", "One"), ("page", "Two")), release_rule=ReleaseRule.by_date,
                           dates={lit.id: (dt.date(2030, 10, 1), dt.date(2030, 10, 5))})
-    ms.update_settings(world.session, world.people["Lena"], world.program, 20)
+    writes.update_settings(world.session, world.viewer("Lena"), 20)
     pat = world.viewer("Pat")
-    st = ms.states_for(world.session, pat, [module], now=NOW)
-    week = ms.my_week(world.session, pat, [module], st)
+    st = queries.states_for(world.session, pat, [module], now=NOW)
+    week = queries.my_week(world.session, pat, [module], st)
     assert [s.item.title for _m, s in week.overdue] == ["One", "Two"]
     assert week.minutes == 30 and week.budget == 20 and week.over_budget
     with pytest.raises(Forbidden):
-        ms.update_settings(world.session, world.people["Fay"], world.program, 60)
+        writes.update_settings(world.session, world.viewer("Fay"), 60)
 
 
 def test_the_progress_grid_shows_each_participant_and_item_for_the_facilitators_cohorts(world):
     module = world.module(cohorts=("Literacy", "Math"), items=(("page", "One"), ("page", "Two")))
-    ms.open_item(world.session, world.viewer("Pat"), module.items[0], now=NOW)
-    grid = ms.progress_grid(world.session, world.viewer("Fay"), module, now=NOW)
+    writes.open_item(world.session, world.viewer("Pat"), module.items[0], now=NOW)
+    grid = queries.progress_grid(world.session, world.viewer("Fay"), module, now=NOW)
     assert [(r.membership.user.name, [s.label for s in r.state.items]) for r in grid.rows] == \
         [("Pat", ["Done", "Open"]), ("Quinn", ["Open", "Open"])]
-    assert len(ms.progress_grid(world.session, world.viewer("Lena"), module, now=NOW).rows) == 3
+    assert len(queries.progress_grid(world.session, world.viewer("Lena"), module, now=NOW).rows) == 3
     with pytest.raises(Forbidden):
-        ms.progress_grid(world.session, world.viewer("Pat"), module)
+        queries.progress_grid(world.session, world.viewer("Pat"), module)
 
 
 def test_the_csv_cannot_run_formulas(world):
     module = world.module(items=(("page", "=HYPERLINK(\"http://x\")"),))
     world.people["Pat"].user.name = "@SUM(1)"
-    data = ms.grid_csv(ms.progress_grid(world.session, world.viewer("Fay"), module, now=NOW)).decode("utf-8-sig")
+    grid = queries.progress_grid(world.session, world.viewer("Fay"), module, now=NOW)
+    data = formats.progress_download(grid).get_data().decode("utf-8-sig")
     assert "'=HYPERLINK" in data and "'@SUM(1)" in data
 
 
@@ -306,3 +309,102 @@ def test_markdown_is_sanitised(world):
     module = world.module(overview="# Hi\n\n<script>alert(1)</script> [x](javascript:alert(1)) **ok**")
     assert "<script" not in module.overview_html and 'href="javascript' not in module.overview_html
     assert "<h2>Hi</h2>" in module.overview_html and "<strong>ok</strong>" in module.overview_html
+
+
+def test_a_participant_named_facilitator_of_a_cohort_authors_its_modules_and_reads_its_progress_only(world):
+    """Issue 11, point 1, in the services: Nia (an LMS Learner) sits in Literacy and facilitates Math, as an
+    accepted proposal makes her; she manages Math's modules and no other cohort's."""
+    nia = world.person("Nia")
+    math, lit = world.cohorts["Math"], world.cohorts["Literacy"]
+    world.session.add(CohortFacilitator(cohort_id=math.id, membership_id=nia.id))
+    world.session.add(CohortMember(cohort_id=lit.id, membership_id=nia.id, status=SeatStatus.active))
+    science = world.cohort("Science")
+    world.session.flush()
+    access = world.viewer("Nia")
+
+    with pytest.raises(InvalidInput, match="only choose cohorts you facilitate"):
+        writes.save_module(world.session, access, title="Everyone", cohort_ids=[math.id, lit.id], released=True)
+    mine = writes.save_module(world.session, access, title="Math week", cohort_ids=[math.id], released=True)
+    reflect = writes.save_item(world.session, access, mine, kind=ItemKind.reflection, title="Reflect", body="Why?")
+    assert queries.get_module(world.session, access, mine.id) is mine
+    writes.submit_reflection(world.session, world.viewer("Sam"), reflect, "Number talks.", now=NOW)
+    assert [r.membership.user.name for r in queries.progress_grid(world.session, access, mine, now=NOW).rows] == \
+        ["Sam"]
+    [reflection] = queries.module_reflections(world.session, access, mine)
+    writes.give_feedback(world.session, access, queries.get_reflection(world.session, access, reflection.id),
+                         "Good start.", None, now=NOW)
+    assert reflection.feedback_by_id == nia.id
+
+    # Literacy's module: she takes it there, and neither changes it nor sees its progress or reflections.
+    lit_week = world.module("Literacy week", cohorts=("Literacy",), items=(("reflection", "Lit reflect"),))
+    assert [m.title for m in queries.visible_modules(world.session, access)] == ["Math week", "Literacy week"]
+    with pytest.raises(Forbidden):
+        writes.save_item(world.session, access, lit_week, kind=ItemKind.page, title="Sneaky")
+    with pytest.raises(Forbidden):
+        queries.progress_grid(world.session, access, lit_week)
+    with pytest.raises(Forbidden):
+        writes.set_released(world.session, access, lit_week, False)
+    pat_reflection = writes.submit_reflection(world.session, world.viewer("Pat"), lit_week.items[0], "Mine.", now=NOW)
+    with pytest.raises(NotFound):
+        queries.get_reflection(world.session, access, pat_reflection.id)
+    assert [r.membership.user.name for r in queries.reflections_on(world.session, access, lit_week.items[0])] == []
+    # Science's module: not hers at all.
+    theirs = writes.save_module(world.session, world.viewer("Lena"), title="Science week", cohort_ids=[science.id])
+    with pytest.raises(NotFound):
+        queries.get_module(world.session, access, theirs.id)
+
+
+def _resource(world, name="Toolkit.pdf"):
+    module = world.module(items=())
+    item = writes.save_item(world.session, world.viewer("Lena"), module, kind=ItemKind.resource, title="Toolkit",
+                            upload=(name, PDF))
+    world.session.commit()
+    return module, item
+
+
+def _commit_that_fails(world):
+    """A commit the database refuses (a check constraint, at the commit's own flush), then the rollback a
+    view does."""
+    world.session.add(ModuleSettings(program_id=world.program.id, weekly_budget_minutes=0))
+    with pytest.raises(IntegrityError):
+        world.session.commit()
+    world.session.rollback()
+
+
+def test_a_deleted_items_file_is_removed_only_once_the_deletion_is_committed(world, _uploads):
+    """Issue 11, point 6: a deletion whose commit fails leaves the row and its file; a later commit of
+    something else does not remove it either; the committed deletion does."""
+    _module, item = _resource(world)
+    path = _uploads / item.file_stored_name
+    writes.delete_item(world.session, world.viewer("Lena"), item)
+    assert path.exists(), "nothing is removed before the commit"
+    _commit_that_fails(world)
+    assert path.exists() and world.session.get(ModuleItem, item.id).file_stored_name == path.name
+    world.people["Lena"].user.name = "Lena L."
+    world.session.commit()                                   # another change: the dropped removal stays dropped
+    assert path.exists()
+    writes.delete_item(world.session, world.viewer("Lena"), world.session.get(ModuleItem, item.id))
+    world.session.commit()
+    assert not path.exists()
+
+
+def test_a_replaced_or_removed_file_and_a_deleted_modules_files_go_only_after_the_commit(world, _uploads):
+    module, item = _resource(world)
+    old = _uploads / item.file_stored_name
+    lena = world.viewer("Lena")
+    writes.save_item(world.session, lena, module, item, kind=ItemKind.resource, title="Toolkit",
+                     upload=("Toolkit v2.pdf", PDF))
+    _commit_that_fails(world)
+    item = world.session.get(ModuleItem, item.id)
+    assert old.exists() and item.file_stored_name == old.name
+    writes.save_item(world.session, lena, module, item, kind=ItemKind.resource, title="Toolkit",
+                     upload=("Toolkit v2.pdf", PDF))
+    world.session.commit()
+    new = _uploads / item.file_stored_name
+    assert not old.exists() and new.exists()
+    writes.delete_module(world.session, lena, world.session.get(Module, module.id))
+    _commit_that_fails(world)
+    assert new.exists() and world.session.get(Module, module.id) is not None
+    writes.delete_module(world.session, lena, world.session.get(Module, module.id))
+    world.session.commit()
+    assert not new.exists()

@@ -391,3 +391,64 @@ def test_the_lead_brings_last_years_modules_into_next_years_course(app, demo, lt
     # Last year's side shows next year's program as a place to copy to; a participant gets neither page.
     assert "Communities of Practice 2031–32" in lead.get(f"/c/{cid}/modules/copy-program").text
     assert browsers["demo-participant-1"].get(f"/c/{cid}/modules/copy-program").status_code == 403
+
+
+def test_a_participant_named_facilitator_of_a_cohort_authors_and_follows_its_modules_and_no_others(app, demo):
+    """Issue 11, point 1: a participant whose proposal became a cohort facilitates it (a CohortFacilitator row)
+    and gets the facilitator's answer on the module pages for that cohort, and only for that one."""
+    browsers, ids = demo
+    cid, alpha_week = ids["cid"], build_week(app, demo)       # Alpha: participant-1 takes it
+    p1, p3 = member(app, "demo-participant-1"), member(app, "demo-participant-3")
+    with app.app_context():
+        gamma = Cohort(program_id=db.session.get(Cohort, ids["beta"]).program_id, name="Gamma")
+        db.session.add(gamma)
+        db.session.add(CohortFacilitator(cohort_id=ids["beta"], membership_id=p1.id))
+        db.session.commit()
+        gamma_id, p3_name = gamma.id, db.session.get(Membership, p3.id).user.display_name
+    pat, beta_member = browsers["demo-participant-1"], browsers["demo-participant-3"]
+
+    # Authoring, for the cohort they facilitate only.
+    assert "New module" in pat.get(f"/c/{cid}/modules/").text
+    page = pat.get(f"/c/{cid}/modules/new")
+    assert page.status_code == 200 and "Beta" in text_of(page.text) and "Gamma" not in text_of(page.text)
+    refused = create_module(pat, cid, ids["alpha"], title="Not mine")
+    assert refused.status_code == 400 and "You can only choose cohorts you facilitate" in text_of(refused.text)
+    assert create_module(pat, cid, ids["beta"], title="Beta week").status_code == 200
+    bid = module_id_of(app, "Beta week")
+    assert add_item(pat, cid, bid, "reflection", title="Reflect", body="What did you try?",
+                    completion_rule="reflection_submitted").status_code == 200
+    [(reflect, _)] = items_of(app, bid)
+    assert pat.get(f"/c/{cid}/modules/{bid}/edit").status_code == 200
+
+    # Beta's participant works through it; their facilitator follows the progress and answers the reflection.
+    item_page = beta_member.get(f"/c/{cid}/modules/items/{reflect}")
+    assert beta_member.submit(item_page, body="Exit tickets, twice a week.").status_code == 200
+    grid = pat.get(f"/c/{cid}/modules/{bid}/progress")
+    assert grid.status_code == 200 and p3_name in text_of(grid.text) and "✓ Done" in grid.text
+    assert f"{p3_name}," in pat.get(f"/c/{cid}/modules/{bid}/progress.csv").text
+    reading = pat.get(f"/c/{cid}/modules/{bid}/reflections")
+    assert reading.status_code == 200 and "Exit tickets, twice a week." in text_of(reading.text)
+    with app.app_context():
+        reflection_id = db.session.scalar(select(Reflection.id))
+    answered = pat.post(f"/c/{cid}/modules/reflections/{reflection_id}/feedback",
+                        data={"csrf_token": forms(reading.text)[0].fields["csrf_token"], "feedback": "Good plan."})
+    assert "Saved the feedback" in text_of(answered.text)
+    with app.app_context():
+        assert db.session.get(Reflection, reflection_id).feedback_by_id == p1.id
+
+    # Alpha's module: they take it as a participant there, and may neither change it nor read its progress.
+    assert pat.get(f"/c/{cid}/modules/{alpha_week}").status_code == 200
+    for path in (f"{alpha_week}/edit", f"{alpha_week}/progress", f"{alpha_week}/progress.csv",
+                 f"{alpha_week}/reflections", f"{alpha_week}/items/new?kind=page"):
+        assert pat.get(f"/c/{cid}/modules/{path}").status_code == 403, path
+    # Gamma's module: not theirs at all.
+    create_module(browsers[LEAD], cid, gamma_id, title="Gamma week")
+    gid = module_id_of(app, "Gamma week")
+    for path in (f"{gid}", f"{gid}/edit", f"{gid}/progress", f"{gid}/reflections"):
+        assert pat.get(f"/c/{cid}/modules/{path}").status_code == 404, path
+    token = forms(pat.get(f"/c/{cid}/modules/{bid}").text)[0].fields["csrf_token"]
+    assert pat.post(f"/c/{cid}/modules/{gid}/release", data={"csrf_token": token}).status_code == 404
+    assert pat.post(f"/c/{cid}/modules/{alpha_week}/release", data={"csrf_token": token}).status_code == 403
+    # A participant who facilitates nothing still gets no facilitator page.
+    assert beta_member.get(f"/c/{cid}/modules/new").status_code == 403
+    assert beta_member.get(f"/c/{cid}/modules/{bid}/progress").status_code == 403
