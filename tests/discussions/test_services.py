@@ -15,7 +15,7 @@ from lti_tool.discussions.models import (ModerationLog, Notification, Notificati
 from lti_tool.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lti_tool.grades.models import GradedComponent, ScoreDelivery
 from lti_tool.lti.models import CourseRole
-from lti_tool.programs.models import CohortMember, SeatStatus
+from lti_tool.programs.models import CohortFacilitator, CohortMember, SeatStatus
 from tests.discussions.conftest import NOW, TODAY, World, reading_thread
 
 
@@ -430,6 +430,65 @@ def test_observers_read_only_when_the_program_allows(world, book):
     assert oscar.level == "observer"
     with pytest.raises(Forbidden):
         w.create_post(world.session, oscar, reading_thread(world, book), "hi")
+
+
+def _named_facilitator(world, name: str, cohort: str):
+    """A participant (LMS Learner) named a cohort's facilitator, as an accepted proposal makes them."""
+    person = world.person(name)
+    world.session.add(CohortFacilitator(cohort_id=world.cohorts[cohort].id, membership_id=person.id))
+    world.session.flush()
+    return person
+
+
+def test_a_participant_named_a_cohorts_facilitator_runs_its_discussions_and_no_other_cohorts(world, book):
+    paz = _named_facilitator(world, "Paz", "Math")
+    math = world.viewer("Paz", "Math")
+    assert math.manages and math.level == "manage"
+    thread = reading_thread(world, book, "Math")
+    quinns = w.create_post(world.session, world.viewer("Quinn", "Math"), thread, "math talk")
+    w.set_pinned(world.session, math, thread, True)
+    w.set_locked(world.session, math, thread, True, "Break until Monday")
+    w.set_hidden(world.session, math, quinns, True, "Names a student")
+    assert thread.pinned and thread.locked and quinns.hidden
+    assert [m.user.name for m in q.participation_grid(world.session, math, book).people] == ["Quinn"]
+    assert [r.reason for r in q.open_reports(world.session, math)] == []
+    assert [c.name for c in q.managed_cohorts(world.session, world.access("Paz"))] == ["Math"]
+    assert [c.name for c in q.my_cohorts(world.session, world.access("Paz"))] == ["Math"]
+    w.shift_schedule(world.session, world.access("Paz"), book.readings[1], 1)     # Math reads the book
+    with pytest.raises(NotFound):
+        p.viewer_for(world.session, paz, world.cohorts["Literacy"])
+    with pytest.raises(Forbidden):
+        w.save_book(world.session, world.access("Paz"), title="Ours", cohort_ids=[world.cohorts["Literacy"].id])
+    # A seat elsewhere is a participant's seat there, nothing more.
+    world.session.add(CohortMember(cohort_id=world.cohorts["Literacy"].id, membership_id=paz.id,
+                                   status=SeatStatus.active))
+    world.session.flush()
+    literacy = world.viewer("Paz", "Literacy")
+    assert literacy.level == "member"
+    with pytest.raises(Forbidden):
+        w.set_pinned(world.session, literacy, reading_thread(world, book), True)
+    with pytest.raises(Forbidden):
+        q.participation_grid(world.session, literacy, book)
+
+
+def test_in_an_anonymous_thread_peers_see_the_names_of_those_who_run_the_cohort_only(world, book):
+    _named_facilitator(world, "Paz", "Math")
+    sol = world.person("Sol", CourseRole.facilitator)    # staff, but only seated here: a peer
+    world.session.add(CohortMember(cohort_id=world.cohorts["Math"].id, membership_id=sol.id, status=SeatStatus.active))
+    world.session.flush()
+    thread = reading_thread(world, book, "Math")
+    thread.anonymous_to_peers = True
+    for name in ("Paz", "Sol", "Quinn"):
+        w.create_post(world.session, world.viewer(name, "Math"), thread, f"{name} writes")
+    quinn = world.viewer("Quinn", "Math")
+    names = [v.author_name for v in q.thread_page(world.session, quinn, thread).posts]
+    assert names[0] == "Paz" and names[1].startswith("Participant ") and names[2] == "You"
+    assert [name for _, name in q.mentionable(world.session, quinn, thread)] == ["Paz"]
+    w.create_post(world.session, quinn, thread, "@[Paz] a question for you")
+    with pytest.raises(InvalidInput, match="only the facilitators"):
+        w.create_post(world.session, quinn, thread, "@[Sol] and you?")
+    paz_sees = q.thread_page(world.session, world.viewer("Paz", "Math"), thread).posts
+    assert [v.author_name for v in paz_sees][:3] == ["Paz", "Sol", "Quinn"]        # who runs it sees who wrote what
 
 
 def test_a_post_of_another_cohort_is_not_found_by_id(world, book):
