@@ -142,3 +142,18 @@ def test_a_post_is_saved_when_the_job_queue_is_down_and_its_emails_wait_for_the_
     with app.app_context():
         saved = db.session.get(Post, last_post_id(app))
         assert saved.body_markdown == "A reply while the queue is down" and saved.parent_id == first
+
+
+def test_a_reading_that_has_started_gets_its_thread_at_the_first_page_visit_and_keeps_it(app, lti, setup):
+    from lti_tool.discussions.models import Reading
+
+    ann = lti(P1)
+    with app.app_context():
+        chapter_2 = db.session.scalar(select(Reading).where(Reading.label == "Chapter 2"))
+        chapter_2.starts_on = db.session.scalar(select(Reading.starts_on).where(Reading.label == "Chapter 1"))
+        db.session.commit()
+        reading_id = chapter_2.id
+    assert ann.get(f"/c/{setup.cid}/discussions/books/{setup.book_id}").status_code == 200   # a page that writes nothing
+    with app.app_context():
+        opened = db.session.scalars(select(Thread.cohort_id).where(Thread.reading_id == reading_id)).all()
+    assert sorted(opened) == sorted([setup.cohort_id, setup.other_cohort_id])
