@@ -85,6 +85,7 @@ def new_post(session: Session, viewer: Viewer, post: Post, mentioned: list[int])
 
 
 def new_thread(session: Session, viewer: Viewer, thread: Thread) -> list[Notification]:
+    """Tell the cohort (its seated members and facilitators, not the starter) about a new thread."""
     made = []
     for person in _cohort_people(session, viewer.cohort):
         if person.id == viewer.id:
@@ -119,6 +120,7 @@ def _visible_filter(viewer: Viewer):
 
 
 def unread_notification_count(session: Session, viewer: Viewer) -> int:
+    """The badge: the viewer's unread notifications in the cohort, about posts they can still see."""
     return session.scalar(select(func.count(Notification.id)).where(
         Notification.recipient_id == viewer.id, Notification.cohort_id == viewer.cohort.id,
         Notification.read_at.is_(None), _visible_filter(viewer))) or 0
@@ -257,6 +259,7 @@ def send_digests(session: Session, now: dt.datetime | None = None) -> int:
 
 
 def email_enabled_for(session: Session, program: Program) -> bool:
+    """Whether notification emails go out in the program (it turned them on, and SMTP is configured)."""
     return smtp_configured() and program_settings(session, program).email_enabled
 
 
