@@ -28,7 +28,8 @@ def build(app, posts: int, people: int, threads: int, tag: str) -> dict:
     """A cohort of ``people`` participants and a facilitator reading a book; the first reading's thread holds
     ``posts`` posts (a third are replies, some to replies; every fifth has reactions); ``threads`` threads in
     all, each with a few posts. Returns ids for the URLs and the two users."""
-    from lti_tool.discussions import services as s
+    from lti_tool.course.access import access_for
+    from lti_tool.discussions import queries as q, writes as w
     from lti_tool.discussions.models import Post, PostFirst, Reaction, ReadState, Thread
     from lti_tool.lti.models import Course, CourseRole, Membership, Platform, User
     from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
@@ -60,10 +61,11 @@ def build(app, posts: int, people: int, threads: int, tag: str) -> dict:
         session.add_all([CohortMember(cohort_id=cohort.id, membership_id=m.id, status=SeatStatus.active)
                          for m in members])
         session.flush()
-        book = s.save_book(session, facilitator, program, title="Punished for Dreaming", cohort_ids=[cohort.id],
+        facilitator_access = access_for(session, facilitator, program)
+        book = w.save_book(session, facilitator_access, title="Punished for Dreaming", cohort_ids=[cohort.id],
                            score_maximum=0)
-        today = s.program_today(program)
-        reading = s.save_reading(session, facilitator, book, label="Chapter 1", starts_on=today - dt.timedelta(days=1),
+        today = q.program_today(program)
+        reading = w.save_reading(session, facilitator_access, book, label="Chapter 1", starts_on=today - dt.timedelta(days=1),
                                  ends_on=today + dt.timedelta(days=6), prompt="What struck you?",
                                  post_first=PostFirst.after_n_posts, post_first_n=1)
         big = session.query(Thread).filter_by(reading_id=reading.id).one()

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from lti_tool.calendar.models import Meeting, MeetingKind, MeetingSeries
 from lti_tool.course.access import access_for
 from lti_tool.db import utcnow
-from lti_tool.discussions import services as discussions
+from lti_tool.discussions import writes as discussions
 from lti_tool.discussions.models import Book, Post, Reading, Thread
+from lti_tool.discussions.permissions import viewer_for as discussion_viewer
 from lti_tool.lti.identity import map_role
 from lti_tool.lti.models import Course, Membership, Platform, User
 from lti_tool.lti.registry import find_deployment
@@ -255,9 +256,9 @@ def _add_book_study_and_modules(session: Session, program: Program, people: dict
 def _book_study(session: Session, program: Program, people: dict[str, Membership], cohorts: list[Cohort],
                 monday: dt.date, now: dt.datetime) -> list[Reading]:
     """The book and its five readings, a fortnight each, four weeks apart; the third is this fortnight's."""
-    lead = people["demo-facilitator-1"]
+    lead = access_for(session, people["demo-facilitator-1"], program)
     book = discussions.save_book(
-        session, lead, program, title="Street Data: A Next-Generation Model for Equity, Pedagogy, and School "
+        session, lead, title="Street Data: A Next-Generation Model for Equity, Pedagogy, and School "
                                       "Transformation",
         author="Shane Safir and Jamila Dugan", edition="Corwin, 2021",
         link_url="https://openlibrary.org/search?q=street+data+safir+dugan", cohort_ids=[c.id for c in cohorts],
@@ -346,7 +347,7 @@ def _reading_thread(session: Session, cohort: Cohort, reading: Reading) -> Threa
 
 def _say(session: Session, who: Membership, thread: Thread, at: dt.datetime, body: str,
          parent: Post | None = None) -> Post:
-    viewer = discussions.viewer_for(session, who, thread.cohort)
+    viewer = discussion_viewer(session, who, thread.cohort)
     return discussions.create_post(session, viewer, thread, body, parent=parent, now=at)
 
 

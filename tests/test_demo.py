@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from lti_tool.calendar.models import Meeting
 from lti_tool.db import db
 from lti_tool.discussions.models import Book, Notification, Post, Reading, Thread
-from lti_tool.discussions.services import schedule
+from lti_tool.discussions.queries import schedule
 from lti_tool.grades.models import GradedComponent, ScoreDelivery
 from lti_tool.modules.models import (GradeMode, ItemCompletion, ItemKind, ItemThread, Module, ModuleItem,
                                      ModuleSettings, Reflection, ReflectionVisibility, ReleaseRule)

@@ -1,6 +1,9 @@
 """Notifications: mentions, replies to my posts, new threads (and "your post was hidden"). In the app always;
 by email (one per event, or a daily digest, as each person picks) when the program turns email on and SMTP is
-configured. Nobody is told about their own posts, or about posts they may not see yet (post-first)."""
+configured. Nobody is told about their own posts, or about posts they may not see yet (post-first).
+
+The write path (``writes``) calls in here; this module decides who may see what through ``permissions`` only,
+and never calls back into the writes."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,13 +12,19 @@ import smtplib
 from email.message import EmailMessage
 
 from flask import current_app, has_app_context
+from huey import crontab
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from lti_tool.db import utcnow
+from lti_tool.course.access import access_for
+from lti_tool.db import db, utcnow
 from lti_tool.discussions.models import (
-    EmailMode, Notification, NotificationKind, NotificationPreference, Post, Thread,
+    EmailMode, Notification, NotificationKind, NotificationPreference, Post, ProgramDiscussionSettings, Thread,
 )
+from lti_tool.discussions.permissions import Viewer, can_see_post, program_settings, shown_name, viewer_or_none, \
+    visible_posts
+from lti_tool.errors import InvalidInput
+from lti_tool.jobs import enqueue_after_commit, periodic, task
 from lti_tool.lti.models import Membership
 from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
 
@@ -31,16 +40,27 @@ def _cohort_people(session: Session, cohort: Cohort) -> list[Membership]:
                                        or_(Membership.id.in_(member_ids), Membership.id.in_(fac_ids)))))
 
 
+def _viewer_of(session: Session, membership: Membership, cohort: Cohort, otherwise: str | None = None) -> Viewer | None:
+    """``membership`` as a viewer of the cohort's discussions, or None if they do not exist for them."""
+    if membership.course_id != cohort.program.course_id:
+        return None
+    return viewer_or_none(session, access_for(session, membership, cohort.program), cohort, otherwise=otherwise)
+
+
 def _may_see(session: Session, membership: Membership, cohort: Cohort, post: Post | None) -> bool:
-    from lti_tool.discussions.services import access_level, can_see_post, Viewer
-
-    level = access_level(session, membership, cohort)
-    if level is None:
-        return False
-    return post is None or can_see_post(session, Viewer(membership, cohort, level), post)
+    viewer = _viewer_of(session, membership, cohort)
+    return viewer is not None and (post is None or can_see_post(session, viewer, post))
 
 
-def new_post(session: Session, viewer, post: Post, mentioned: list[int]) -> list[Notification]:
+def _email_after_commit(session: Session) -> None:
+    """Per-event emails go from a background task once the notifications are committed (never in the request).
+    A queue that cannot take the task fails nothing: the five-minute sweep sends them."""
+    if smtp_configured():
+        enqueue_after_commit(session, "discussions:event-emails", send_event_emails_task,
+                             on_error=lambda exc: log.warning("notification emails wait for the sweep: %s", exc))
+
+
+def new_post(session: Session, viewer: Viewer, post: Post, mentioned: list[int]) -> list[Notification]:
     """Tell the mentioned people and the author of the post replied to — if they may see the post."""
     cohort = viewer.cohort
     wanted: dict[int, NotificationKind] = {}
@@ -59,10 +79,13 @@ def new_post(session: Session, viewer, post: Post, mentioned: list[int]) -> list
         session.add(note)
         made.append(note)
     session.flush()
+    if made:
+        _email_after_commit(session)
     return made
 
 
-def new_thread(session: Session, viewer, thread: Thread) -> list[Notification]:
+def new_thread(session: Session, viewer: Viewer, thread: Thread) -> list[Notification]:
+    """Tell the cohort (its seated members and facilitators, not the starter) about a new thread."""
     made = []
     for person in _cohort_people(session, viewer.cohort):
         if person.id == viewer.id:
@@ -72,34 +95,47 @@ def new_thread(session: Session, viewer, thread: Thread) -> list[Notification]:
         session.add(note)
         made.append(note)
     session.flush()
+    if made:
+        _email_after_commit(session)
     return made
 
 
-def _visible_filter(session: Session, viewer):
-    """Notifications about posts the viewer can no longer see (hidden, removed, moved) are left out."""
-    from lti_tool.discussions.services import visible_posts
+def post_hidden(session: Session, viewer: Viewer, post: Post, reason: str) -> Notification | None:
+    """Tell the author why a facilitator hid their post (not when they hid their own)."""
+    if post.author_id == viewer.id:
+        return None
+    note = Notification(recipient_id=post.author_id, cohort_id=viewer.cohort.id, kind=NotificationKind.hidden,
+                        thread_id=post.thread_id, post_id=post.id, actor_id=viewer.id, note=reason)
+    session.add(note)
+    session.flush()
+    _email_after_commit(session)
+    return note
 
-    visible = visible_posts(session, viewer, viewer.cohort, columns=[Post.id], content_only=True)
+
+def _visible_filter(viewer: Viewer):
+    """Notifications about posts the viewer can no longer see (hidden, removed, moved) are left out."""
+    visible = visible_posts(viewer, viewer.cohort, columns=[Post.id], content_only=True)
     return or_(Notification.post_id.is_(None), Notification.post_id.in_(visible),
                Notification.kind == NotificationKind.hidden)
 
 
-def unread_notification_count(session: Session, viewer) -> int:
+def unread_notification_count(session: Session, viewer: Viewer) -> int:
+    """The badge: the viewer's unread notifications in the cohort, about posts they can still see."""
     return session.scalar(select(func.count(Notification.id)).where(
         Notification.recipient_id == viewer.id, Notification.cohort_id == viewer.cohort.id,
-        Notification.read_at.is_(None), _visible_filter(session, viewer))) or 0
+        Notification.read_at.is_(None), _visible_filter(viewer))) or 0
 
 
-def notifications(session: Session, viewer, limit: int = 100) -> list[Notification]:
+def notifications(session: Session, viewer: Viewer, limit: int = 100) -> list[Notification]:
     return list(session.scalars(
         select(Notification).options(joinedload(Notification.actor).joinedload(Membership.user),
                                      joinedload(Notification.thread))
         .where(Notification.recipient_id == viewer.id, Notification.cohort_id == viewer.cohort.id,
-               _visible_filter(session, viewer))
+               _visible_filter(viewer))
         .order_by(Notification.id.desc()).limit(limit)))
 
 
-def mark_notifications_read(session: Session, viewer) -> None:
+def mark_notifications_read(session: Session, viewer: Viewer) -> None:
     for note in session.scalars(select(Notification).where(Notification.recipient_id == viewer.id,
                                                             Notification.cohort_id == viewer.cohort.id,
                                                             Notification.read_at.is_(None))):
@@ -113,8 +149,7 @@ def preference(session: Session, membership: Membership) -> NotificationPreferen
 
 
 def set_preference(session: Session, membership: Membership, mode: str) -> NotificationPreference:
-    from lti_tool.discussions.services import InvalidInput
-
+    """How ``membership`` is emailed: never, once per notification, or a daily digest."""
     try:
         mode_ = EmailMode(mode)
     except ValueError:
@@ -148,13 +183,9 @@ def _send(to: str, subject: str, body: str) -> None:
 
 def _describe(session: Session, note: Notification) -> str:
     """One line, with the name the recipient would see (anonymous threads keep their pseudonyms)."""
-    from lti_tool.discussions.services import Viewer, shown_name
-
     cohort = session.get(Cohort, note.cohort_id)
-    viewer = Viewer(note.recipient, cohort, "member")
-    from lti_tool.discussions.services import access_level
-
-    viewer.level = access_level(session, note.recipient, cohort) or "member"
+    # Someone who has left the cohort since sees the names a participant would.
+    viewer = _viewer_of(session, note.recipient, cohort, otherwise="member")
     who = shown_name(viewer, note.thread, note.actor)
     where = f" in “{note.thread.title}”" if note.thread else ""
     return f"{who} {note.kind.label}{where} ({cohort.name})."
@@ -162,8 +193,6 @@ def _describe(session: Session, note: Notification) -> str:
 
 def _pending(session: Session, mode: EmailMode, before: dt.datetime | None = None):
     """Unsent notifications of people with ``mode``, in programs that turned email on."""
-    from lti_tool.discussions.models import ProgramDiscussionSettings
-
     stmt = (select(Notification)
             .join(NotificationPreference, NotificationPreference.membership_id == Notification.recipient_id)
             .join(Cohort, Cohort.id == Notification.cohort_id)
@@ -230,21 +259,13 @@ def send_digests(session: Session, now: dt.datetime | None = None) -> int:
 
 
 def email_enabled_for(session: Session, program: Program) -> bool:
-    from lti_tool.discussions.services import program_settings
-
+    """Whether notification emails go out in the program (it turned them on, and SMTP is configured)."""
     return smtp_configured() and program_settings(session, program).email_enabled
 
 
 # -- background delivery: never inside the request that wrote the post ------------------------------------------
 
-from huey import crontab  # noqa: E402
-
-from lti_tool.jobs import periodic, task  # noqa: E402
-
-
 def _run(fn) -> int:
-    from lti_tool.db import db
-
     session = db.new_session()
     try:
         sent = fn(session)

@@ -1,339 +1,287 @@
-"""Book-study pages of a course: /c/<course_id>/discussions/... Thin handlers: load, check, act, commit once."""
+"""Book-study pages of a course: /c/<course_id>/discussions/... Thin handlers: load, check, act, commit once.
+
+Every page is a program page (``lti_tool.course.pages``) whose loader first opens the threads of readings
+that have started (``writes.open_started_threads``); cohort pages then take the viewer of that cohort
+(``permissions.cohort_viewer``: 404 outside it)."""
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
-
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
-from sqlalchemy import select
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from wtforms import SelectChoice
 
-from lti_tool.auth import require_course_role
-from lti_tool.db import db, utcnow
+from lti_tool.course.csvfile import csv_response
+from lti_tool.course.forms import show_error
+from lti_tool.course.pages import program_page
+from lti_tool.course.text import safe
+from lti_tool.course.zones import form_value, wall_clock_to_utc
+from lti_tool.db import db
 from lti_tool.discussions import forms as f
-from lti_tool.discussions import notify, services as s
-from lti_tool.discussions.markdown import quote_markdown, render_markdown, safe
-from lti_tool.discussions.models import Book, PostFirst, Reading, Thread
-from lti_tool.errors import NotFound
+from lti_tool.discussions import formats, notify, queries as q, writes as w
+from lti_tool.discussions.markdown import quote_markdown, render_post
+from lti_tool.discussions.models import PostFirst
+from lti_tool.discussions.permissions import (
+    Viewer, cohort_viewer, may_start_thread, require_author, require_book_editor, require_manager, shown_name,
+)
+from lti_tool.errors import InvalidInput
 from lti_tool.lti.deep_linking import PlaceableItem, register_target
-from lti_tool.lti.models import Membership
-from lti_tool.programs.models import Program
-from lti_tool.programs.services import ensure_program, is_lead
 
 bp = Blueprint("discussions", __name__, url_prefix="/c/<int:course_id>/discussions")
+
+# The one rule of every book-study page: the loader opens the threads that are due before the view runs.
+OPEN_THREADS = (w.open_started_threads,)
 
 
 # -- helpers -----------------------------------------------------------------------------------------------
 
-def _program(membership: Membership) -> Program:
-    program = ensure_program(db.session, membership)
-    if program is None:
-        raise NotFound("This course's program is not set up yet. Come back once a facilitator has opened the tool.")
-    return program
-
-
-def _viewer(membership: Membership, cohort_id: int) -> s.Viewer:
-    viewer = s.viewer_for_cohort_id(db.session, membership, cohort_id)
-    s.open_due_threads(db.session, viewer.cohort.program)
-    return viewer
-
-
-def _zone(program: Program) -> zoneinfo.ZoneInfo:
-    return s._program_zone(program)
-
-
-def _form_error(form, exc: s.InvalidInput) -> None:
-    target = getattr(form, exc.field, None) if exc.field else None
-    if target is not None:
-        target.errors = [*target.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
-
-
-def _local_to_utc(program: Program, value: dt.datetime | None) -> dt.datetime | None:
-    return value.replace(tzinfo=_zone(program)).astimezone(dt.timezone.utc) if value else None
-
-
-def _ctx(viewer: s.Viewer, **kw) -> dict:
+def _ctx(viewer: Viewer, **kw) -> dict:
     """What every cohort page shows: the cohort, the viewer, the notification count."""
-    return dict(viewer=viewer, cohort=viewer.cohort, course_id=viewer.membership.course_id,
-                unread_notes=notify.unread_notification_count(db.session, viewer), safe=safe,
-                zone=_zone(viewer.cohort.program), **kw)
+    return dict(viewer=viewer, cohort=viewer.cohort, course_id=viewer.access.course_id,
+                unread_notes=notify.unread_notification_count(db.session, viewer), safe=safe, **kw)
 
 
-def _thread_url(viewer: s.Viewer, thread_id: int, **kw) -> str:
-    return url_for("discussions.thread", course_id=viewer.membership.course_id, cohort_id=viewer.cohort.id,
+def _thread_url(viewer: Viewer, thread_id: int, **kw) -> str:
+    return url_for("discussions.thread", course_id=viewer.access.course_id, cohort_id=viewer.cohort.id,
                    thread_id=thread_id, **kw)
 
 
-def _after_post_commit() -> None:
-    """Per-event emails go from a background task once the change is committed (never in the request)."""
-    if not notify.smtp_configured():
-        return
-    try:
-        notify.send_event_emails_task()
-    except Exception:  # noqa: BLE001 - the queue being down must not fail the post; the sweep sends it later
-        import logging
+def _status() -> int:
+    """A form page shown again after a POST failed is a 400."""
+    return 400 if request.method == "POST" else 200
 
-        logging.getLogger(__name__).exception("could not enqueue notification emails")
+
+def _post_first_at(viewer: Viewer, form):
+    """The datetime-local field, typed in the program's zone (the form says so)."""
+    return wall_clock_to_utc(viewer.access.program_zone, form.post_first_at.data)
 
 
 # -- entry: the cohorts I can open ----------------------------------------------------------------------------
 
 @bp.get("/")
-@require_course_role()
-def index(membership: Membership):
-    program = _program(membership)
-    s.open_due_threads(db.session, program)
-    db.session.commit()
-    cohorts = s.my_cohorts(db.session, membership, program)
-    if len(cohorts) == 1 and not s.managed_cohorts(db.session, membership, program):
-        return redirect(url_for(".cohort", course_id=membership.course_id, cohort_id=cohorts[0].id))
-    books = list(db.session.scalars(select(Book).where(Book.program_id == program.id).order_by(Book.id)))
-    can_add = bool(s.managed_cohorts(db.session, membership, program))
-    settings_form = f.ProgramSettingsForm(obj=s.program_settings(db.session, program)) if is_lead(program, membership) else None
-    return render_template("discussions/index.html", program=program, cohorts=cohorts, books=books, can_add=can_add,
-                           settings_form=settings_form, course_id=membership.course_id)
+@program_page(setup=OPEN_THREADS)
+def index(access):
+    page = q.index_page(db.session, access)
+    if len(page.cohorts) == 1 and not access.manages_any:
+        return redirect(url_for(".cohort", course_id=access.course_id, cohort_id=page.cohorts[0].id))
+    settings_form = f.ProgramSettingsForm(obj=page.settings) if page.settings is not None else None
+    return render_template("discussions/index.html", program=access.program, cohorts=page.cohorts, books=page.books,
+                           can_add=page.can_add, settings_form=settings_form, course_id=access.course_id)
 
 
 @bp.post("/settings")
-@require_course_role()
-def program_settings(membership: Membership):
-    program = _program(membership)
+@program_page(lead=True, setup=OPEN_THREADS)
+def program_settings(access):
     form = f.ProgramSettingsForm()
     if form.validate_on_submit():
-        s.update_program_settings(db.session, membership, program, observers_may_read=form.observers_may_read.data,
+        w.update_program_settings(db.session, access, observers_may_read=form.observers_may_read.data,
                                   email_enabled=form.email_enabled.data)
         db.session.commit()
         flash("Discussion settings saved.", "success")
     else:
         flash("The form expired; try again.", "danger")
-    return redirect(url_for(".index", course_id=membership.course_id))
+    return redirect(url_for(".index", course_id=access.course_id))
 
 
 # -- books and readings ------------------------------------------------------------------------------------
 
-def _book_form(program: Program, membership: Membership, book: Book | None = None) -> f.BookForm:
+def _book_form(access, book=None) -> f.BookForm:
     form = f.BookForm(obj=book)
-    form.cohort_ids.choices = [SelectChoice(c.id, c.name) for c in s.managed_cohorts(db.session, membership, program)]
+    form.cohort_ids.choices = [SelectChoice(c.id, c.name) for c in q.managed_cohorts(db.session, access)]
     if request.method == "GET":
         form.cohort_ids.data = [link.cohort_id for link in book.cohort_links] if book else \
             [c.value for c in form.cohort_ids.choices]
     return form
 
 
+def _save_book(access, form, book=None):
+    return w.save_book(db.session, access, title=form.title.data, author=form.author.data, edition=form.edition.data,
+                       cover_url=form.cover_url.data, link_url=form.link_url.data, cohort_ids=form.cohort_ids.data,
+                       score_maximum=form.score_maximum.data, book=book)
+
+
 @bp.route("/books/new", methods=["GET", "POST"])
-@require_course_role()
-def new_book(membership: Membership):
-    program = _program(membership)
-    form = _book_form(program, membership)
-    if not form.cohort_ids.choices:
-        abort(403, "Only the program's leads and cohort facilitators can add a book.")
+@program_page(manager=True, setup=OPEN_THREADS)
+def new_book(access):
+    form = _book_form(access)
     if form.validate_on_submit():
         try:
-            book = s.save_book(db.session, membership, program, title=form.title.data, author=form.author.data,
-                               edition=form.edition.data, cover_url=form.cover_url.data, link_url=form.link_url.data,
-                               cohort_ids=form.cohort_ids.data, score_maximum=form.score_maximum.data)
+            book = _save_book(access, form)
             db.session.commit()
             flash(f"“{book.title}” added. Now add its readings.", "success")
-            return redirect(url_for(".book", course_id=membership.course_id, book_id=book.id))
-        except s.InvalidInput as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-    return render_template("discussions/book_form.html", form=form, book=None, course_id=membership.course_id), \
-        (400 if request.method == "POST" else 200)
+            return redirect(url_for(".book", course_id=access.course_id, book_id=book.id))
+        except InvalidInput as exc:
+            show_error(form, exc)
+    return render_template("discussions/book_form.html", form=form, book=None, course_id=access.course_id), _status()
 
 
 @bp.route("/books/<int:book_id>/edit", methods=["GET", "POST"])
-@require_course_role()
-def edit_book(membership: Membership, book_id: int):
-    book = s.get_book(db.session, membership, book_id)
-    s.require_book_editor(db.session, membership, book)
-    form = _book_form(book.program, membership, book)
+@program_page(setup=OPEN_THREADS)
+def edit_book(access, book_id: int):
+    book = q.get_book(db.session, access, book_id)
+    require_book_editor(access, book)
+    form = _book_form(access, book)
     if form.validate_on_submit():
         try:
-            s.save_book(db.session, membership, book.program, title=form.title.data, author=form.author.data,
-                        edition=form.edition.data, cover_url=form.cover_url.data, link_url=form.link_url.data,
-                        cohort_ids=form.cohort_ids.data, score_maximum=form.score_maximum.data, book=book)
+            _save_book(access, form, book)
             db.session.commit()
             flash("Book saved.", "success")
-            return redirect(url_for(".book", course_id=membership.course_id, book_id=book.id))
-        except s.InvalidInput as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-    return render_template("discussions/book_form.html", form=form, book=book, course_id=membership.course_id), \
-        (400 if request.method == "POST" else 200)
+            return redirect(url_for(".book", course_id=access.course_id, book_id=book.id))
+        except InvalidInput as exc:
+            show_error(form, exc)
+    return render_template("discussions/book_form.html", form=form, book=book, course_id=access.course_id), _status()
+
+
+def _save_reading(access, form, book, reading=None):
+    return w.save_reading(db.session, access, book, label=form.label.data, starts_on=form.starts_on.data,
+                          ends_on=form.ends_on.data, prompt=form.prompt.data or "",
+                          initial_posts_required=form.initial_posts_required.data,
+                          replies_required=form.replies_required.data, post_first=PostFirst(form.post_first.data),
+                          post_first_n=form.post_first_n.data or 1, anonymous_to_peers=form.anonymous_to_peers.data,
+                          reading=reading)
 
 
 @bp.route("/books/<int:book_id>", methods=["GET", "POST"])
-@require_course_role()
-def book(membership: Membership, book_id: int):
+@program_page(setup=OPEN_THREADS)
+def book(access, book_id: int):
     """The schedule of a book; its editors add readings here."""
-    book = s.get_book(db.session, membership, book_id)
-    editor = s.can_edit_book(db.session, membership, book)
-    if not editor and not any(c.id in {link.cohort_id for link in book.cohort_links}
-                              for c in s.my_cohorts(db.session, membership, book.program)):
-        raise NotFound("There is no such book in this course.")
+    page = q.book_page(db.session, access, book_id)
     form = f.ReadingForm()
     if request.method == "POST":
-        if not editor:
-            abort(403)
+        require_book_editor(access, page.book)
         if form.validate_on_submit():
             try:
-                s.save_reading(db.session, membership, book, label=form.label.data, starts_on=form.starts_on.data,
-                               ends_on=form.ends_on.data, prompt=form.prompt.data or "",
-                               initial_posts_required=form.initial_posts_required.data,
-                               replies_required=form.replies_required.data,
-                               post_first=PostFirst(form.post_first.data), post_first_n=form.post_first_n.data or 1,
-                               anonymous_to_peers=form.anonymous_to_peers.data)
+                _save_reading(access, form, page.book)
                 db.session.commit()
                 flash("Reading added to the schedule.", "success")
-                return redirect(url_for(".book", course_id=membership.course_id, book_id=book.id))
-            except s.InvalidInput as exc:
-                db.session.rollback()
-                _form_error(form, exc)
-    today = s.program_today(book.program)
-    return render_template("discussions/book.html", book=book, form=form, editor=editor,
-                           plan=s.schedule(book, today), criteria=s.criteria_text, safe=safe,
-                           shift_form=f.ShiftForm(), course_id=membership.course_id), \
-        (400 if request.method == "POST" else 200)
+                return redirect(url_for(".book", course_id=access.course_id, book_id=page.book.id))
+            except InvalidInput as exc:
+                show_error(form, exc)
+    return render_template("discussions/book.html", book=page.book, form=form, editor=page.editor, plan=page.plan,
+                           criteria=q.criteria_text, shift_form=f.ShiftForm(), course_id=access.course_id), _status()
 
 
 @bp.route("/readings/<int:reading_id>/edit", methods=["GET", "POST"])
-@require_course_role()
-def edit_reading(membership: Membership, reading_id: int):
-    reading = s.get_reading(db.session, membership, reading_id)
-    s.require_book_editor(db.session, membership, reading.book)
+@program_page(setup=OPEN_THREADS)
+def edit_reading(access, reading_id: int):
+    reading = q.get_reading(db.session, access, reading_id)
+    require_book_editor(access, reading.book)
     form = f.ReadingForm(obj=reading, prompt=reading.prompt_markdown)
     if request.method == "GET":
         form.post_first.data = reading.post_first.value
     if form.validate_on_submit():
         try:
-            s.save_reading(db.session, membership, reading.book, label=form.label.data, starts_on=form.starts_on.data,
-                           ends_on=form.ends_on.data, prompt=form.prompt.data or "",
-                           initial_posts_required=form.initial_posts_required.data,
-                           replies_required=form.replies_required.data, post_first=PostFirst(form.post_first.data),
-                           post_first_n=form.post_first_n.data or 1, anonymous_to_peers=form.anonymous_to_peers.data,
-                           reading=reading)
+            _save_reading(access, form, reading.book, reading)
             db.session.commit()
             flash("Reading saved.", "success")
-            return redirect(url_for(".book", course_id=membership.course_id, book_id=reading.book_id))
-        except s.InvalidInput as exc:
-            db.session.rollback()
-            _form_error(form, exc)
+            return redirect(url_for(".book", course_id=access.course_id, book_id=reading.book_id))
+        except InvalidInput as exc:
+            show_error(form, exc)
     return render_template("discussions/reading_form.html", form=form, reading=reading,
-                           course_id=membership.course_id), (400 if request.method == "POST" else 200)
+                           course_id=access.course_id), _status()
 
 
 @bp.post("/readings/<int:reading_id>/shift")
-@require_course_role()
-def shift(membership: Membership, reading_id: int):
-    reading = s.get_reading(db.session, membership, reading_id)
+@program_page(setup=OPEN_THREADS)
+def shift(access, reading_id: int):
+    reading = q.get_reading(db.session, access, reading_id)
+    book_id = reading.book_id
     form = f.ShiftForm()
     if form.validate_on_submit():
         try:
-            moved = s.shift_schedule(db.session, membership, reading, form.days.data)
+            moved = w.shift_schedule(db.session, access, reading, form.days.data)
             db.session.commit()
             flash(f"{moved} reading{'s' if moved != 1 else ''} moved by {form.days.data} days.", "success")
-        except s.InvalidInput as exc:
+        except InvalidInput as exc:
             db.session.rollback()
             flash(exc.message, "danger")
     else:
         flash("Give a number of days between -366 and 366.", "danger")
-    return redirect(url_for(".book", course_id=membership.course_id, book_id=reading.book_id))
+    return redirect(url_for(".book", course_id=access.course_id, book_id=book_id))
 
 
 # -- the cohort's discussion home ------------------------------------------------------------------------------
 
 @bp.get("/cohort/<int:cohort_id>")
-@require_course_role()
-def cohort(membership: Membership, cohort_id: int):
-    viewer = _viewer(membership, cohort_id)
-    db.session.commit()
-    program = viewer.cohort.program
-    today = s.program_today(program)
-    books = s.books_of_cohort(db.session, viewer.cohort)
-    rows = s.thread_list(db.session, viewer)
-    by_reading = {r.thread.reading_id: r for r in rows if r.thread.reading_id}
-    plans = [s.schedule(b, today) for b in books]
-    mine = {}
-    if viewer.level == "member":
-        for b in books:
-            mine[b.id] = s.standings(db.session, b, [viewer.id], cohort_id=viewer.cohort.id)[viewer.id]
-    settings = s.cohort_settings(db.session, viewer.cohort)
-    can_start = viewer.manages or (viewer.may_post and settings.general_threads_by == "everyone")
+@program_page(setup=OPEN_THREADS)
+def cohort(access, cohort_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    page = q.cohort_page(db.session, viewer)
+    settings_form = f.CohortSettingsForm(general_threads_by=page.general_threads_by) if viewer.manages else None
     return render_template("discussions/cohort.html", **_ctx(
-        viewer, plans=plans, rows=rows, by_reading=by_reading, mine=mine, can_start=can_start, today=today,
-        criteria=s.criteria_text, total_unread=sum(r.unread for r in rows), action=f.ActionForm(),
-        settings_form=f.CohortSettingsForm(general_threads_by=settings.general_threads_by) if viewer.manages else None))
+        viewer, plans=page.plans, rows=page.rows, by_reading=page.by_reading, mine=page.mine,
+        can_start=page.can_start, today=page.today, criteria=q.criteria_text, total_unread=page.total_unread,
+        action=f.ActionForm(), settings_form=settings_form))
 
 
 @bp.post("/cohort/<int:cohort_id>/read-all")
-@require_course_role()
-def read_all(membership: Membership, cohort_id: int):
-    viewer = _viewer(membership, cohort_id)
+@program_page(setup=OPEN_THREADS)
+def read_all(access, cohort_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
     if f.ActionForm().validate_on_submit():
-        s.mark_all_read(db.session, viewer)
+        w.mark_all_read(db.session, viewer)
         db.session.commit()
         flash("Everything is marked as read.", "success")
-    return redirect(url_for(".cohort", course_id=membership.course_id, cohort_id=cohort_id))
+    return redirect(url_for(".cohort", course_id=access.course_id, cohort_id=cohort_id))
 
 
 @bp.post("/cohort/<int:cohort_id>/settings")
-@require_course_role()
-def cohort_settings(membership: Membership, cohort_id: int):
-    viewer = _viewer(membership, cohort_id)
+@program_page(setup=OPEN_THREADS)
+def cohort_settings(access, cohort_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    require_manager(viewer, "change who starts threads")
     form = f.CohortSettingsForm()
     if form.validate_on_submit():
-        s.update_cohort_settings(db.session, viewer, form.general_threads_by.data)
+        w.update_cohort_settings(db.session, viewer, form.general_threads_by.data)
         db.session.commit()
         flash("Cohort discussion settings saved.", "success")
     else:
-        s.require_manager(viewer)
         flash("Choose who may start threads.", "danger")
-    return redirect(url_for(".cohort", course_id=membership.course_id, cohort_id=cohort_id))
+    return redirect(url_for(".cohort", course_id=access.course_id, cohort_id=cohort_id))
 
 
 # -- threads -----------------------------------------------------------------------------------------------
 
 @bp.route("/cohort/<int:cohort_id>/threads/new", methods=["GET", "POST"])
-@require_course_role()
-def new_thread(membership: Membership, cohort_id: int):
-    viewer = _viewer(membership, cohort_id)
+@program_page(setup=OPEN_THREADS)
+def new_thread(access, cohort_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
     form = f.ThreadForm()
     if form.validate_on_submit():
         try:
-            thread = s.create_thread(
+            thread = w.create_thread(
                 db.session, viewer, title=form.title.data, prompt=form.prompt.data or "",
                 post_first=PostFirst(form.post_first.data), post_first_n=form.post_first_n.data or 1,
-                post_first_at=_local_to_utc(viewer.cohort.program, form.post_first_at.data),
-                anonymous_to_peers=form.anonymous_to_peers.data)
+                post_first_at=_post_first_at(viewer, form), anonymous_to_peers=form.anonymous_to_peers.data)
             db.session.commit()
-            _after_post_commit()
             flash("Thread started.", "success")
             return redirect(_thread_url(viewer, thread.id))
-        except s.InvalidInput as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-    elif request.method == "GET":
-        if not viewer.manages and s.cohort_settings(db.session, viewer.cohort).general_threads_by != "everyone":
-            abort(403, "In this cohort only the facilitators start threads.")
-    return render_template("discussions/thread_form.html", **_ctx(viewer, form=form)), \
-        (400 if request.method == "POST" else 200)
+        except InvalidInput as exc:
+            show_error(form, exc)
+    elif request.method == "GET" and not may_start_thread(db.session, viewer):
+        abort(403, "In this cohort only the facilitators start threads.")
+    return render_template("discussions/thread_form.html", **_ctx(viewer, form=form)), _status()
+
+
+def _thread_page(viewer: Viewer, thread, form, page, reply_to=None, settings_form=None):
+    return render_template("discussions/thread.html", **_ctx(
+        viewer, thread=thread, page=page, form=form, reply_to=reply_to, action=f.ActionForm(),
+        reason_form=f.ReasonForm(), settings_form=settings_form,
+        criteria=q.criteria_text(thread.reading) if thread.reading else ""))
 
 
 @bp.get("/cohort/<int:cohort_id>/threads/<int:thread_id>")
-@require_course_role()
-def thread(membership: Membership, cohort_id: int, thread_id: int):
-    viewer = _viewer(membership, cohort_id)
-    thread = s.get_thread(db.session, viewer, thread_id)
-    page = s.thread_page(db.session, viewer, thread)
+@program_page(setup=OPEN_THREADS)
+def thread(access, cohort_id: int, thread_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    thread = q.get_thread(db.session, viewer, thread_id)
+    page = q.thread_page(db.session, viewer, thread)
+    w.mark_read(db.session, viewer, thread.id, page.last_post_id)
     db.session.commit()
     form = f.PostForm()
     reply_to = None
     target = request.args.get("reply_to", type=int) or request.args.get("quote", type=int)
     if target:
-        reply_to = next((pv for pv in page.posts if pv.post.id == target and pv.state == "ok"), None)
+        reply_to = page.post_view(target)
+        if reply_to is not None and reply_to.state != "ok":
+            reply_to = None
         if reply_to is not None:
             form.parent_id.data = str(reply_to.post.id)
             if request.args.get("quote"):
@@ -342,358 +290,329 @@ def thread(membership: Membership, cohort_id: int, thread_id: int):
     if viewer.manages:
         settings_form = f.ThreadSettingsForm(post_first=thread.post_first.value, post_first_n=thread.post_first_n,
                                              anonymous_to_peers=thread.anonymous_to_peers,
-                                             post_first_at=thread.post_first_at.astimezone(_zone(viewer.cohort.program))
-                                             .replace(tzinfo=None) if thread.post_first_at else None)
-    return render_template("discussions/thread.html", **_ctx(
-        viewer, thread=thread, page=page, form=form, reply_to=reply_to, action=f.ActionForm(),
-        reason_form=f.ReasonForm(), settings_form=settings_form,
-        criteria=s.criteria_text(thread.reading) if thread.reading else ""))
-
-
-def _post_form_page(viewer, thread, form, status=400):
-    page = s.thread_page(db.session, viewer, thread, mark_read=False)
-    return render_template("discussions/thread.html", **_ctx(
-        viewer, thread=thread, page=page, form=form, reply_to=None, action=f.ActionForm(), reason_form=f.ReasonForm(),
-        settings_form=None, criteria=s.criteria_text(thread.reading) if thread.reading else "")), status
+                                             post_first_at=form_value(access.program_zone, thread.post_first_at))
+    return _thread_page(viewer, thread, form, page, reply_to, settings_form)
 
 
 @bp.post("/cohort/<int:cohort_id>/threads/<int:thread_id>/posts")
-@require_course_role()
-def create_post(membership: Membership, cohort_id: int, thread_id: int):
-    viewer = _viewer(membership, cohort_id)
-    thread = s.get_thread(db.session, viewer, thread_id)
+@program_page(setup=OPEN_THREADS)
+def create_post(access, cohort_id: int, thread_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    thread = q.get_thread(db.session, viewer, thread_id)
     form = f.PostForm()
     if not form.validate_on_submit():
         if not form.errors.get("body"):
             abort(400, "The form expired; reload the page and try again.")
-        return _post_form_page(viewer, thread, form)
-    parent = s.get_post(db.session, viewer, int(form.parent_id.data)) if (form.parent_id.data or "").isdigit() else None
+        return _thread_page(viewer, thread, form, q.thread_page(db.session, viewer, thread)), 400
+    parent = q.get_post(db.session, viewer, int(form.parent_id.data)) if (form.parent_id.data or "").isdigit() else None
     try:
-        post = s.create_post(db.session, viewer, thread, form.body.data or "", parent=parent)
-    except s.InvalidInput as exc:
-        db.session.rollback()
-        _form_error(form, exc)
-        return _post_form_page(viewer, thread, form)
+        post = w.create_post(db.session, viewer, thread, form.body.data or "", parent=parent)
+    except InvalidInput as exc:
+        show_error(form, exc)
+        return _thread_page(viewer, thread, form, q.thread_page(db.session, viewer, thread)), 400
     db.session.commit()
-    _after_post_commit()
     flash("Your post is up.", "success")
     return redirect(_thread_url(viewer, thread.id, _anchor=f"post-{post.id}"))
 
 
 @bp.post("/cohort/<int:cohort_id>/preview")
-@require_course_role()
-def preview(membership: Membership, cohort_id: int):
+@program_page(setup=OPEN_THREADS)
+def preview(access, cohort_id: int):
     """The rendered Markdown of the text being written (htmx swaps it in under the editor)."""
-    _viewer(membership, cohort_id)
+    cohort_viewer(db.session, access, cohort_id)
     form = f.PostForm()
     if not form.validate_on_submit() and not form.errors.get("body"):
         abort(400, "The form expired; reload the page.")
     body = form.body.data or ""
-    return render_template("discussions/_preview.html", html=safe(render_markdown(body[:s._max_chars()])),
+    return render_template("discussions/_preview.html", html=safe(render_post(body[:w.max_post_chars()])),
                            empty=not body.strip())
 
 
 @bp.route("/cohort/<int:cohort_id>/posts/<int:post_id>/edit", methods=["GET", "POST"])
-@require_course_role()
-def edit_post(membership: Membership, cohort_id: int, post_id: int):
-    viewer = _viewer(membership, cohort_id)
-    post = s.get_post(db.session, viewer, post_id)
-    if post.author_id != viewer.id:
-        abort(403, "Only the author can edit a post.")
+@program_page(setup=OPEN_THREADS)
+def edit_post(access, cohort_id: int, post_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    post = q.get_post(db.session, viewer, post_id)
+    require_author(viewer, post, "edit")
     form = f.PostForm(body=post.body_markdown)
     if form.validate_on_submit():
         try:
-            s.edit_post(db.session, viewer, post, form.body.data or "")
+            w.edit_post(db.session, viewer, post, form.body.data or "")
             db.session.commit()
             flash("Post updated.", "success")
             return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
-        except s.InvalidInput as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-    return render_template("discussions/post_edit.html", **_ctx(viewer, post=post, form=form)), \
-        (400 if request.method == "POST" else 200)
+        except InvalidInput as exc:
+            show_error(form, exc)
+    return render_template("discussions/post_edit.html", **_ctx(viewer, post=post, form=form)), _status()
 
 
 @bp.post("/cohort/<int:cohort_id>/posts/<int:post_id>/delete")
-@require_course_role()
-def delete_post(membership: Membership, cohort_id: int, post_id: int):
-    viewer = _viewer(membership, cohort_id)
-    post = s.get_post(db.session, viewer, post_id)
+@program_page(setup=OPEN_THREADS)
+def delete_post(access, cohort_id: int, post_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    post = q.get_post(db.session, viewer, post_id)
     if f.ActionForm().validate_on_submit():
-        s.delete_post(db.session, viewer, post)
+        w.delete_post(db.session, viewer, post)
         db.session.commit()
         flash("Your post was removed; replies to it stay.", "success")
     return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
 
 
 @bp.post("/cohort/<int:cohort_id>/posts/<int:post_id>/react")
-@require_course_role()
-def react(membership: Membership, cohort_id: int, post_id: int):
-    viewer = _viewer(membership, cohort_id)
-    post = s.get_post(db.session, viewer, post_id)
+@program_page(setup=OPEN_THREADS)
+def react(access, cohort_id: int, post_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    post = q.get_post(db.session, viewer, post_id)
     if not f.ActionForm().validate_on_submit():
         abort(400, "The form expired; reload the page.")
-    s.toggle_reaction(db.session, viewer, post, request.form.get("kind", ""))
+    w.toggle_reaction(db.session, viewer, post, request.form.get("kind", ""))
     db.session.commit()
     if request.headers.get("HX-Request"):
-        page = s.thread_page(db.session, viewer, post.thread, mark_read=False)
-        pv = next(p for p in page.posts if p.post.id == post.id)
+        pv = q.thread_page(db.session, viewer, post.thread).post_view(post.id)
         return render_template("discussions/_reactions.html", pv=pv, action=f.ActionForm(), **_ctx(viewer))
     return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
 
 
 @bp.get("/cohort/<int:cohort_id>/posts/<int:post_id>/revisions")
-@require_course_role()
-def post_revisions(membership: Membership, cohort_id: int, post_id: int):
-    viewer = _viewer(membership, cohort_id)
-    post = s.get_post(db.session, viewer, post_id)
-    revs = s.revisions(db.session, viewer, post)
+@program_page(setup=OPEN_THREADS)
+def post_revisions(access, cohort_id: int, post_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    post = q.get_post(db.session, viewer, post_id)
+    revs = q.revisions(db.session, viewer, post)
     return render_template("discussions/revisions.html", **_ctx(viewer, post=post, revisions=revs))
 
 
 @bp.route("/cohort/<int:cohort_id>/posts/<int:post_id>/report", methods=["GET", "POST"])
-@require_course_role()
-def report(membership: Membership, cohort_id: int, post_id: int):
-    viewer = _viewer(membership, cohort_id)
-    post = s.get_post(db.session, viewer, post_id)
+@program_page(setup=OPEN_THREADS)
+def report(access, cohort_id: int, post_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    post = q.get_post(db.session, viewer, post_id)
     form = f.ReasonForm()
     if form.validate_on_submit():
         try:
-            s.report_post(db.session, viewer, post, form.reason.data)
+            w.report_post(db.session, viewer, post, form.reason.data)
             db.session.commit()
             flash("Thank you. The facilitators have been told.", "success")
             return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
-        except s.InvalidInput as exc:
-            db.session.rollback()
-            _form_error(form, exc)
-    return render_template("discussions/report.html", **_ctx(viewer, post=post, form=form)), \
-        (400 if request.method == "POST" else 200)
+        except InvalidInput as exc:
+            show_error(form, exc)
+    return render_template("discussions/report.html", **_ctx(viewer, post=post, form=form)), _status()
 
 
-# -- moderation --------------------------------------------------------------------------------------------
+# -- moderation: those who manage the cohort (its named facilitators and the program's leads) -----------------
+
+MODERATED = {"pin": "Thread pinned.", "unpin": "Thread unpinned.", "lock": "Thread locked.",
+             "unlock": "Thread unlocked.", "reveal": "Everyone now sees the others' posts."}
+
 
 @bp.post("/cohort/<int:cohort_id>/threads/<int:thread_id>/moderate")
-@require_course_role()
-def moderate_thread(membership: Membership, cohort_id: int, thread_id: int):
-    viewer = _viewer(membership, cohort_id)
-    thread = s.get_thread(db.session, viewer, thread_id)
-    s.require_manager(viewer)
+@program_page(setup=OPEN_THREADS)
+def moderate_thread(access, cohort_id: int, thread_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    thread = q.get_thread(db.session, viewer, thread_id)
+    require_manager(viewer, "moderate threads")
     action = request.form.get("action", "")
-    form = f.ActionForm()
-    if not form.validate_on_submit():
+    if not f.ActionForm().validate_on_submit():
         abort(400, "The form expired; reload the page.")
+    if action not in MODERATED:
+        abort(400)
     try:
         if action in ("pin", "unpin"):
-            s.set_pinned(db.session, viewer, thread, action == "pin")
+            w.set_pinned(db.session, viewer, thread, action == "pin")
         elif action in ("lock", "unlock"):
-            s.set_locked(db.session, viewer, thread, action == "lock", request.form.get("reason", ""))
-        elif action == "reveal":
-            s.reveal(db.session, viewer, thread)
+            w.set_locked(db.session, viewer, thread, action == "lock", request.form.get("reason", ""))
         else:
-            abort(400)
+            w.reveal(db.session, viewer, thread)
         db.session.commit()
-        flash({"pin": "Thread pinned.", "unpin": "Thread unpinned.", "lock": "Thread locked.",
-               "unlock": "Thread unlocked.", "reveal": "Everyone now sees the others' posts."}[action], "success")
-    except s.InvalidInput as exc:
+        flash(MODERATED[action], "success")
+    except InvalidInput as exc:
         db.session.rollback()
         flash(exc.message, "danger")
-    return redirect(_thread_url(viewer, thread.id))
+    return redirect(_thread_url(viewer, thread_id))
 
 
 @bp.post("/cohort/<int:cohort_id>/threads/<int:thread_id>/settings")
-@require_course_role()
-def thread_settings(membership: Membership, cohort_id: int, thread_id: int):
-    viewer = _viewer(membership, cohort_id)
-    thread = s.get_thread(db.session, viewer, thread_id)
-    s.require_manager(viewer)
+@program_page(setup=OPEN_THREADS)
+def thread_settings(access, cohort_id: int, thread_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    thread = q.get_thread(db.session, viewer, thread_id)
+    require_manager(viewer, "change a thread's settings")
     form = f.ThreadSettingsForm()
     if form.validate_on_submit():
         try:
-            s.update_thread_settings(db.session, viewer, thread, post_first=PostFirst(form.post_first.data),
+            w.update_thread_settings(db.session, viewer, thread, post_first=PostFirst(form.post_first.data),
                                      post_first_n=form.post_first_n.data or 1,
-                                     post_first_at=_local_to_utc(viewer.cohort.program, form.post_first_at.data),
+                                     post_first_at=_post_first_at(viewer, form),
                                      anonymous_to_peers=form.anonymous_to_peers.data)
             db.session.commit()
             flash("Thread settings saved.", "success")
-        except s.InvalidInput as exc:
+        except InvalidInput as exc:
             db.session.rollback()
             flash(exc.message, "danger")
     else:
         flash("Check the thread settings: " + "; ".join(e for errs in form.errors.values() for e in errs), "danger")
-    return redirect(_thread_url(viewer, thread.id))
+    return redirect(_thread_url(viewer, thread_id))
 
 
 @bp.route("/cohort/<int:cohort_id>/posts/<int:post_id>/hide", methods=["GET", "POST"])
-@require_course_role()
-def hide_post(membership: Membership, cohort_id: int, post_id: int):
-    viewer = _viewer(membership, cohort_id)
-    s.require_manager(viewer)
-    post = s.get_post(db.session, viewer, post_id)
+@program_page(setup=OPEN_THREADS)
+def hide_post(access, cohort_id: int, post_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    require_manager(viewer, "hide posts")
+    post = q.get_post(db.session, viewer, post_id)
     form = f.ReasonForm()
     if request.method == "POST" and request.form.get("unhide"):
         if f.ActionForm().validate_on_submit():
-            s.set_hidden(db.session, viewer, post, False)
+            w.set_hidden(db.session, viewer, post, False)
             db.session.commit()
             flash("The post is shown again.", "success")
         return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
     if form.validate_on_submit():
-        s.set_hidden(db.session, viewer, post, True, form.reason.data)
+        w.set_hidden(db.session, viewer, post, True, form.reason.data)
         db.session.commit()
         flash("Post hidden; its author has been told why.", "success")
         return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
-    return render_template("discussions/hide.html", **_ctx(viewer, post=post, form=form)), \
-        (400 if request.method == "POST" else 200)
+    return render_template("discussions/hide.html", **_ctx(viewer, post=post, form=form)), _status()
 
 
 @bp.route("/cohort/<int:cohort_id>/posts/<int:post_id>/move", methods=["GET", "POST"])
-@require_course_role()
-def move_post(membership: Membership, cohort_id: int, post_id: int):
-    viewer = _viewer(membership, cohort_id)
-    s.require_manager(viewer)
-    post = s.get_post(db.session, viewer, post_id)
+@program_page(setup=OPEN_THREADS)
+def move_post(access, cohort_id: int, post_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    require_manager(viewer, "move posts")
+    post = q.get_post(db.session, viewer, post_id)
     form = f.MoveForm()
-    form.thread_id.choices = [SelectChoice(t.id, t.title) for t in db.session.scalars(
-        select(Thread).where(Thread.cohort_id == viewer.cohort.id, Thread.id != post.thread_id).order_by(Thread.title))]
+    form.thread_id.choices = [SelectChoice(t.id, t.title) for t in q.other_threads(db.session, viewer, post.thread_id)]
     if form.validate_on_submit():
-        target = s.get_thread(db.session, viewer, form.thread_id.data)
-        moved = s.move_post(db.session, viewer, post, target)
+        target = q.get_thread(db.session, viewer, form.thread_id.data)
+        moved = w.move_post(db.session, viewer, post, target)
         db.session.commit()
         flash(f"Moved {moved} post{'s' if moved != 1 else ''} to “{target.title}”.", "success")
         return redirect(_thread_url(viewer, target.id, _anchor=f"post-{post_id}"))
-    return render_template("discussions/move.html", **_ctx(viewer, post=post, form=form)), \
-        (400 if request.method == "POST" else 200)
+    return render_template("discussions/move.html", **_ctx(viewer, post=post, form=form)), _status()
 
 
 @bp.route("/cohort/<int:cohort_id>/moderation", methods=["GET", "POST"])
-@require_course_role()
-def moderation(membership: Membership, cohort_id: int):
-    viewer = _viewer(membership, cohort_id)
-    s.require_manager(viewer)
+@program_page(setup=OPEN_THREADS)
+def moderation(access, cohort_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    require_manager(viewer, "open the moderation page")
     if request.method == "POST" and f.ActionForm().validate_on_submit():
-        s.resolve_report(db.session, viewer, request.form.get("report_id", type=int) or 0)
+        w.resolve_report(db.session, viewer, request.form.get("report_id", type=int) or 0)
         db.session.commit()
         flash("Report closed.", "success")
-        return redirect(url_for(".moderation", course_id=membership.course_id, cohort_id=cohort_id))
+        return redirect(url_for(".moderation", course_id=access.course_id, cohort_id=cohort_id))
     return render_template("discussions/moderation.html", **_ctx(
-        viewer, reports=s.open_reports(db.session, viewer), log=s.moderation_log(db.session, viewer),
+        viewer, reports=q.open_reports(db.session, viewer), log=q.moderation_log(db.session, viewer),
         action=f.ActionForm()))
 
 
 # -- search, mentions, notifications ---------------------------------------------------------------------------
 
 @bp.get("/cohort/<int:cohort_id>/search")
-@require_course_role()
-def search(membership: Membership, cohort_id: int):
-    viewer = _viewer(membership, cohort_id)
-    q = request.args.get("q", "")
-    results = s.search_posts(db.session, viewer, q)
-    return render_template("discussions/search.html", **_ctx(viewer, q=q, results=results, shown_name=s.shown_name))
+@program_page(setup=OPEN_THREADS)
+def search(access, cohort_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    text = request.args.get("q", "")
+    results = q.search_posts(db.session, viewer, text)
+    return render_template("discussions/search.html", **_ctx(viewer, q=text, results=results, shown_name=shown_name))
 
 
 @bp.get("/cohort/<int:cohort_id>/people.json")
-@require_course_role()
-def people(membership: Membership, cohort_id: int):
+@program_page(setup=OPEN_THREADS)
+def people(access, cohort_id: int):
     """Names for @mention completion: the cohort's people the viewer may mention (no peers in anonymous threads)."""
-    viewer = _viewer(membership, cohort_id)
-    thread = s.get_thread(db.session, viewer, request.args.get("thread", type=int) or 0) \
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    thread = q.get_thread(db.session, viewer, request.args.get("thread", type=int) or 0) \
         if request.args.get("thread") else None
-    q = (request.args.get("q") or "").strip().lower()
-    names = [name for _, name in s.mentionable(db.session, viewer, thread) if q in name.lower()][:20]
+    typed = (request.args.get("q") or "").strip().lower()
+    names = [name for _, name in q.mentionable(db.session, viewer, thread) if typed in name.lower()][:20]
     return jsonify(people=[{"name": n, "insert": f"@[{n}]"} for n in names])
 
 
 @bp.get("/cohort/<int:cohort_id>/notifications")
-@require_course_role()
-def notifications(membership: Membership, cohort_id: int):
-    viewer = _viewer(membership, cohort_id)
+@program_page(setup=OPEN_THREADS)
+def notifications(access, cohort_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
     notes = notify.notifications(db.session, viewer)
-    pref = notify.preference(db.session, membership)
+    pref = notify.preference(db.session, access.membership)
     return render_template("discussions/notifications.html", **_ctx(
-        viewer, notes=notes, shown_name=s.shown_name, action=f.ActionForm(),
+        viewer, notes=notes, shown_name=shown_name, action=f.ActionForm(),
         pref_form=f.PreferenceForm(email_mode=pref.email_mode.value),
-        email_available=notify.email_enabled_for(db.session, viewer.cohort.program)))
+        email_available=notify.email_enabled_for(db.session, access.program)))
 
 
 @bp.post("/cohort/<int:cohort_id>/notifications/read")
-@require_course_role()
-def notifications_read(membership: Membership, cohort_id: int):
-    viewer = _viewer(membership, cohort_id)
+@program_page(setup=OPEN_THREADS)
+def notifications_read(access, cohort_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
     if f.ActionForm().validate_on_submit():
         notify.mark_notifications_read(db.session, viewer)
         db.session.commit()
         flash("Notifications marked as read.", "success")
-    return redirect(url_for(".notifications", course_id=membership.course_id, cohort_id=cohort_id))
+    return redirect(url_for(".notifications", course_id=access.course_id, cohort_id=cohort_id))
 
 
 @bp.post("/cohort/<int:cohort_id>/notifications/preference")
-@require_course_role()
-def notification_preference(membership: Membership, cohort_id: int):
-    _viewer(membership, cohort_id)
+@program_page(setup=OPEN_THREADS)
+def notification_preference(access, cohort_id: int):
+    cohort_viewer(db.session, access, cohort_id)
     form = f.PreferenceForm()
     if form.validate_on_submit():
-        notify.set_preference(db.session, membership, form.email_mode.data)
+        notify.set_preference(db.session, access.membership, form.email_mode.data)
         db.session.commit()
         flash("Email choice saved.", "success")
     else:
         flash("Choose how to be emailed.", "danger")
-    return redirect(url_for(".notifications", course_id=membership.course_id, cohort_id=cohort_id))
+    return redirect(url_for(".notifications", course_id=access.course_id, cohort_id=cohort_id))
 
 
 @bp.get("/cohort/<int:cohort_id>/notifications/badge")
-@require_course_role()
-def notification_badge(membership: Membership, cohort_id: int):
-    viewer = _viewer(membership, cohort_id)
+@program_page(setup=OPEN_THREADS)
+def notification_badge(access, cohort_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
     return render_template("discussions/_badge.html", **_ctx(viewer))
 
 
 # -- participation -----------------------------------------------------------------------------------------
 
 @bp.get("/cohort/<int:cohort_id>/participation")
-@require_course_role()
-def participation(membership: Membership, cohort_id: int):
-    viewer = _viewer(membership, cohort_id)
-    books = s.books_of_cohort(db.session, viewer.cohort)
+@program_page(setup=OPEN_THREADS)
+def participation(access, cohort_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    page = q.participation_page(db.session, viewer)
     if viewer.manages:
-        grids = [s.participation_grid(db.session, viewer, b) for b in books]
-        return render_template("discussions/grid.html", **_ctx(viewer, grids=grids, override_form=f.OverrideForm()))
-    if viewer.level != "member":
-        raise NotFound("There is nothing to show here.")
-    mine = {b.id: s.standings(db.session, b, [viewer.id], cohort_id=viewer.cohort.id)[viewer.id] for b in books}
-    return render_template("discussions/standing.html", **_ctx(viewer, books=books, mine=mine,
-                                                               criteria=s.criteria_text,
-                                                               score=s.computed_score))
+        return render_template("discussions/grid.html", **_ctx(viewer, grids=page.grids, override_form=f.OverrideForm()))
+    return render_template("discussions/standing.html", **_ctx(viewer, books=page.books, mine=page.mine,
+                                                               scores=page.scores, criteria=q.criteria_text))
 
 
 @bp.get("/cohort/<int:cohort_id>/participation/<int:book_id>.csv")
-@require_course_role()
-def participation_csv(membership: Membership, cohort_id: int, book_id: int):
-    viewer = _viewer(membership, cohort_id)
-    book = s.get_book(db.session, membership, book_id)
-    if viewer.cohort.id not in {link.cohort_id for link in book.cohort_links}:
-        raise NotFound("This cohort does not read that book.")
-    grid = s.participation_grid(db.session, viewer, book)
-    return Response(s.participation_csv(grid), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="book-study-{book.id}-cohort-{cohort_id}.csv"'})
+@program_page(setup=OPEN_THREADS)
+def participation_csv(access, cohort_id: int, book_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    grid = q.participation_grid(db.session, viewer, q.cohort_book(db.session, viewer, book_id))
+    return csv_response(formats.participation_rows(grid), formats.participation_filename(grid, cohort_id))
 
 
 @bp.post("/cohort/<int:cohort_id>/participation/<int:book_id>/override")
-@require_course_role()
-def override(membership: Membership, cohort_id: int, book_id: int):
-    viewer = _viewer(membership, cohort_id)
-    book = s.get_book(db.session, membership, book_id)
+@program_page(setup=OPEN_THREADS)
+def override(access, cohort_id: int, book_id: int):
+    viewer = cohort_viewer(db.session, access, cohort_id)
+    book = q.get_book(db.session, access, book_id)
     form = f.OverrideForm()
     if form.validate_on_submit() and (form.membership_id.data or "").isdigit():
         try:
-            s.override_score(db.session, viewer, book, int(form.membership_id.data), form.score.data,
+            w.override_score(db.session, viewer, book, int(form.membership_id.data), form.score.data,
                              form.comment.data or "")
             db.session.commit()
             flash("Score saved and queued for the gradebook.", "success")
-        except s.InvalidInput as exc:
+        except InvalidInput as exc:
             db.session.rollback()
             flash(exc.message, "danger")
     else:
         flash("Check the score: " + "; ".join(e for errs in form.errors.values() for e in errs), "danger")
-    return redirect(url_for(".participation", course_id=membership.course_id, cohort_id=cohort_id))
+    return redirect(url_for(".participation", course_id=access.course_id, cohort_id=cohort_id))
 
 
 # -- deep linking: the book study and each reading's thread -------------------------------------------------
@@ -701,11 +620,9 @@ def override(membership: Membership, cohort_id: int, book_id: int):
 def _bookstudy_items(course, membership) -> list[PlaceableItem]:
     items = [PlaceableItem("bookstudy", "Book study: discussions home",
                            "The reading schedule and the cohort's discussion threads.", group="Book study")]
-    readings = db.session.execute(select(Reading, Book).join(Book).join(Program)
-                                  .where(Program.course_id == course.id)
-                                  .order_by(Book.id, Reading.starts_on, Reading.position)).all()
     items += [PlaceableItem(f"thread:{r.id}", f"Reading: {r.label} ({b.title})",
-                            f"{r.starts_on:%d %b} – {r.ends_on:%d %b %Y}", group="Book study") for r, b in readings]
+                            f"{r.starts_on:%d %b} – {r.ends_on:%d %b %Y}", group="Book study")
+              for r, b in q.course_readings(db.session, course.id)]
     return items
 
 
@@ -714,10 +631,7 @@ def _resolve_bookstudy(course_id: int, _ident: str) -> str | None:
 
 
 def _resolve_reading(course_id: int, ident: str) -> str | None:
-    if not ident.isdigit():
-        return None
-    found = db.session.scalar(select(Reading.id).join(Book).join(Program)
-                              .where(Reading.id == int(ident), Program.course_id == course_id))
+    found = q.reading_in_course(db.session, course_id, int(ident)) if ident.isdigit() else None
     return url_for("discussions.reading_thread", course_id=course_id, reading_id=found) if found else None
 
 
@@ -726,20 +640,12 @@ register_target("thread", lambda course, membership: [], _resolve_reading)
 
 
 @bp.get("/reading/<int:reading_id>")
-@require_course_role()
-def reading_thread(membership: Membership, reading_id: int):
+@program_page(setup=OPEN_THREADS)
+def reading_thread(access, reading_id: int):
     """A placed reading link: the viewer's cohort's thread for it (or the cohort home before it opens)."""
-    reading = s.get_reading(db.session, membership, reading_id)
-    program = reading.book.program
-    s.open_due_threads(db.session, program)
-    db.session.commit()
-    cohorts = [c for c in s.my_cohorts(db.session, membership, program)
-               if c.id in {link.cohort_id for link in reading.book.cohort_links}]
-    if not cohorts:
-        raise NotFound("You are not in a cohort that reads this book.")
-    cohort = cohorts[0]
-    thread_id = db.session.scalar(select(Thread.id).where(Thread.cohort_id == cohort.id, Thread.reading_id == reading.id))
+    reading = q.get_reading(db.session, access, reading_id)
+    cohort, thread_id = q.readings_thread(db.session, access, reading)
     if thread_id is None:
         flash(f"The discussion of {reading.label} opens on {reading.starts_on:%a %d %b %Y}.", "info")
-        return redirect(url_for(".cohort", course_id=membership.course_id, cohort_id=cohort.id))
-    return redirect(url_for(".thread", course_id=membership.course_id, cohort_id=cohort.id, thread_id=thread_id))
+        return redirect(url_for(".cohort", course_id=access.course_id, cohort_id=cohort.id))
+    return redirect(url_for(".thread", course_id=access.course_id, cohort_id=cohort.id, thread_id=thread_id))

@@ -10,7 +10,8 @@ import re
 from sqlalchemy import select
 
 from lti_tool.db import db
-from lti_tool.discussions import services as s
+from lti_tool.course.access import access_for
+from lti_tool.discussions import queries as q, writes as w
 from lti_tool.discussions.models import PostFirst, Thread
 from lti_tool.lti.models import Membership, User
 from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
@@ -45,14 +46,15 @@ def test_post_first_replies_reactions_and_moderation_in_a_browser(page, person, 
         for sub in ("demo-participant-1", "demo-participant-2"):
             session.add(CohortMember(cohort_id=cohort.id, membership_id=member(sub).id, status=SeatStatus.active))
         session.flush()
-        book = s.save_book(session, lead, program, title="Punished for Dreaming", author="Bettina Love",
+        lead_access = access_for(session, lead, program)
+        book = w.save_book(session, lead_access, title="Punished for Dreaming", author="Bettina Love",
                            cohort_ids=[cohort.id])
-        today = s.program_today(program)
-        reading = s.save_reading(session, lead, book, label="Chapter 1: Reform and its harms",
+        today = q.program_today(program)
+        reading = w.save_reading(session, lead_access, book, label="Chapter 1: Reform and its harms",
                                  starts_on=today - dt.timedelta(days=1), ends_on=today + dt.timedelta(days=6),
                                  prompt="Which **reform** have you seen up close? What did it change?",
                                  post_first=PostFirst.after_n_posts, post_first_n=1)
-        s.save_reading(session, lead, book, label="Chapter 2", starts_on=today + dt.timedelta(days=7),
+        w.save_reading(session, lead_access, book, label="Chapter 2", starts_on=today + dt.timedelta(days=7),
                        ends_on=today + dt.timedelta(days=13))
         thread_id = session.scalar(select(Thread.id).where(Thread.reading_id == reading.id))
         cohort_id = cohort.id

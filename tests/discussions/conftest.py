@@ -6,7 +6,9 @@ import datetime as dt
 
 import pytest
 
-from lti_tool.discussions import services as s
+from lti_tool.course.access import Access, access_for
+from lti_tool.discussions import permissions as p, writes as w
+from lti_tool.discussions.models import PostFirst
 from lti_tool.lti.models import CourseRole
 from tests.factories import World as BaseWorld, make_world as _make_world
 
@@ -15,8 +17,11 @@ TODAY = dt.date(2026, 10, 7)
 
 
 class World(BaseWorld):
-    def viewer(self, name: str, cohort: str = "Literacy") -> s.Viewer:
-        return s.viewer_for(self.session, self.people[name], self.cohorts[cohort])
+    def viewer(self, name: str, cohort: str = "Literacy") -> p.Viewer:
+        return p.viewer_for(self.session, self.people[name], self.cohorts[cohort])
+
+    def access(self, name: str) -> Access:
+        return access_for(self.session, self.people[name], self.program)
 
 
 def make_world(session, context: str = "course-a") -> World:
@@ -42,13 +47,13 @@ def world(session) -> World:
 @pytest.fixture
 def book(world):
     """“Punished for Dreaming”, read by Literacy and Math: chapter 1 this week, chapter 2 next week."""
-    lena = world.people["Lena"]
-    b = s.save_book(world.session, lena, world.program, title="Punished for Dreaming", author="Bettina Love",
+    lena = world.access("Lena")
+    b = w.save_book(world.session, lena, title="Punished for Dreaming", author="Bettina Love",
                     cohort_ids=[world.cohorts["Literacy"].id, world.cohorts["Math"].id])
-    s.save_reading(world.session, lena, b, label="Chapter 1", starts_on=TODAY - dt.timedelta(days=2),
-                   ends_on=TODAY + dt.timedelta(days=4), prompt="What **struck** you?", post_first=s.PostFirst.none,
+    w.save_reading(world.session, lena, b, label="Chapter 1", starts_on=TODAY - dt.timedelta(days=2),
+                   ends_on=TODAY + dt.timedelta(days=4), prompt="What **struck** you?", post_first=PostFirst.none,
                    now=NOW)
-    s.save_reading(world.session, lena, b, label="Chapter 2", starts_on=TODAY + dt.timedelta(days=7),
+    w.save_reading(world.session, lena, b, label="Chapter 2", starts_on=TODAY + dt.timedelta(days=7),
                    ends_on=TODAY + dt.timedelta(days=13), now=NOW)
     world.session.flush()
     return b

@@ -8,7 +8,7 @@ from email import message_from_bytes
 import pytest
 from aiosmtpd.controller import Controller
 
-from lti_tool.discussions import notify, services as s
+from lti_tool.discussions import notify, writes as w
 from tests.discussions.conftest import reading_thread
 
 
@@ -43,13 +43,13 @@ def _emails(world):
 
 def test_an_email_per_event_goes_to_who_chose_it_and_never_to_the_author(world, book, smtp):
     _emails(world)
-    s.update_program_settings(world.session, world.people["Lena"], world.program, observers_may_read=False,
+    w.update_program_settings(world.session, world.access("Lena"), observers_may_read=False,
                               email_enabled=True)
     notify.set_preference(world.session, world.people["Pat"], "each")
     notify.set_preference(world.session, world.people["Ann"], "each")
     thread = reading_thread(world, book)
-    mine = s.create_post(world.session, world.viewer("Pat"), thread, "Pat's post")
-    s.create_post(world.session, world.viewer("Ann"), thread, "Ann answers", parent=mine)
+    mine = w.create_post(world.session, world.viewer("Pat"), thread, "Pat's post")
+    w.create_post(world.session, world.viewer("Ann"), thread, "Ann answers", parent=mine)
     assert notify.send_event_emails(world.session) == 1
     [(to, msg)] = smtp.messages
     assert to == ["pat@example.edu"] and "Ann replied to your post" in msg["Subject"]
@@ -58,13 +58,13 @@ def test_an_email_per_event_goes_to_who_chose_it_and_never_to_the_author(world, 
 
 def test_a_daily_digest_gathers_everything_new_in_one_email(world, book, smtp):
     _emails(world)
-    s.update_program_settings(world.session, world.people["Lena"], world.program, observers_may_read=False,
+    w.update_program_settings(world.session, world.access("Lena"), observers_may_read=False,
                               email_enabled=True)
     notify.set_preference(world.session, world.people["Pat"], "digest")
     thread = reading_thread(world, book)
-    mine = s.create_post(world.session, world.viewer("Pat"), thread, "Pat's post")
-    s.create_post(world.session, world.viewer("Ann"), thread, "one", parent=mine)
-    s.create_post(world.session, world.viewer("Bo"), thread, "two", parent=mine)
+    mine = w.create_post(world.session, world.viewer("Pat"), thread, "Pat's post")
+    w.create_post(world.session, world.viewer("Ann"), thread, "one", parent=mine)
+    w.create_post(world.session, world.viewer("Bo"), thread, "two", parent=mine)
     assert notify.send_event_emails(world.session) == 0
     assert notify.send_digests(world.session) == 1
     [(to, msg)] = smtp.messages
@@ -78,20 +78,20 @@ def test_no_email_unless_the_program_turns_it_on(world, book, smtp):
     _emails(world)
     notify.set_preference(world.session, world.people["Pat"], "each")
     thread = reading_thread(world, book)
-    mine = s.create_post(world.session, world.viewer("Pat"), thread, "Pat's post")
-    s.create_post(world.session, world.viewer("Ann"), thread, "reply", parent=mine)
+    mine = w.create_post(world.session, world.viewer("Pat"), thread, "Pat's post")
+    w.create_post(world.session, world.viewer("Ann"), thread, "reply", parent=mine)
     assert notify.send_event_emails(world.session) == 0 and smtp.messages == []
 
 
 def test_emails_keep_pseudonyms_in_anonymous_threads(world, book, smtp):
     _emails(world)
-    s.update_program_settings(world.session, world.people["Lena"], world.program, observers_may_read=False,
+    w.update_program_settings(world.session, world.access("Lena"), observers_may_read=False,
                               email_enabled=True)
     notify.set_preference(world.session, world.people["Pat"], "each")
     thread = reading_thread(world, book)
     thread.anonymous_to_peers = True
-    mine = s.create_post(world.session, world.viewer("Pat"), thread, "Pat's post")
-    s.create_post(world.session, world.viewer("Ann"), thread, "reply", parent=mine)
+    mine = w.create_post(world.session, world.viewer("Pat"), thread, "Pat's post")
+    w.create_post(world.session, world.viewer("Ann"), thread, "reply", parent=mine)
     notify.send_event_emails(world.session)
     [(_, msg)] = smtp.messages
     assert "Ann" not in msg["Subject"] and "Participant " in msg["Subject"]

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import event, select
 
 from lti_tool.db import db
-from lti_tool.discussions import services as s
+from lti_tool.course.access import access_for
+from lti_tool.discussions import queries as q, writes as w
 from lti_tool.discussions.models import Post, PostFirst, Thread
 from lti_tool.lti.models import Course, Membership, User
 from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
@@ -82,13 +83,14 @@ def setup(app, lti) -> Setup:
             session.add(CohortMember(cohort_id=readers.id, membership_id=member(app, sub).id, status=SeatStatus.active))
         session.add(CohortMember(cohort_id=others.id, membership_id=member(app, OUTSIDER).id, status=SeatStatus.active))
         session.flush()
-        book = s.save_book(session, lead, program, title="Punished for Dreaming", author="Bettina Love",
+        lead_access = access_for(session, lead, program)
+        book = w.save_book(session, lead_access, title="Punished for Dreaming", author="Bettina Love",
                            cohort_ids=[readers.id, others.id])
-        today = s.program_today(program)
-        reading = s.save_reading(session, lead, book, label="Chapter 1", starts_on=today - dt.timedelta(days=1),
+        today = q.program_today(program)
+        reading = w.save_reading(session, lead_access, book, label="Chapter 1", starts_on=today - dt.timedelta(days=1),
                                  ends_on=today + dt.timedelta(days=6), prompt="What *struck* you?",
                                  post_first=PostFirst.after_n_posts, post_first_n=1)
-        s.save_reading(session, lead, book, label="Chapter 2", starts_on=today + dt.timedelta(days=7),
+        w.save_reading(session, lead_access, book, label="Chapter 2", starts_on=today + dt.timedelta(days=7),
                        ends_on=today + dt.timedelta(days=13))
         thread_id = session.scalar(select(Thread.id).where(Thread.cohort_id == readers.id,
                                                            Thread.reading_id == reading.id))
@@ -370,7 +372,7 @@ def test_participant_sees_where_they_stand_and_the_facilitator_the_grid_and_csv(
     fac = lti(FAC)
     grid = fac.get(f"{setup.base}/participation")
     assert "<caption id=" in grid.text and 'scope="row"' in grid.text and 'scope="col"' in grid.text
-    csv_text = fac.get(f"{setup.base}/participation/{setup.book_id}.csv").text
+    csv_text = fac.get(f"{setup.base}/participation/{setup.book_id}.csv").content.decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("Participant,Email,Chapter 1,Chapter 2,Score")
 
 
