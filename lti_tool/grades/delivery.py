@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from lti_tool.db import db, utcnow
-from lti_tool.errors import DomainError
+from lti_tool.errors import Conflict
 from lti_tool.grades.models import DeliveryStatus, GradedComponent, ScoreDelivery
 from lti_tool.jobs import Job, JobStatus, enqueue_after_commit, periodic, report, task
 from lti_tool.lti.models import Course, Membership, Platform
@@ -32,8 +32,7 @@ MAX_BACKOFF_SECONDS = 3600
 SYNC_JOB_KIND = "grade_sync"
 
 
-class NoGradePassback(DomainError):
-    status = 409
+class NoGradePassback(Conflict):
     title = "The LMS does not take grades from this course"
 
 

@@ -257,6 +257,16 @@ def test_only_leads_edit_columns_when_the_program_names_its_leads(app, course, l
         assert db.session.get(GradedComponent, component_id).label == "Attendance"
 
 
+def _refused_every_passback_page(browser, course_id, component_id, delivery_id, job_id):
+    token = browser.csrf_token(f"/c/{course_id}/calendar/timezone")   # a page with a form a learner may use
+    assert browser.get(f"/c/{course_id}/grades/").status_code == 403
+    assert browser.get(f"/c/{course_id}/grades/components/{component_id}").status_code == 403
+    assert browser.post(f"/c/{course_id}/grades/sync", data={"csrf_token": token}).status_code == 403
+    assert browser.post(f"/c/{course_id}/grades/deliveries/{delivery_id}/retry",
+                        data={"csrf_token": token}).status_code == 403
+    assert browser.get(f"/c/{course_id}/jobs/{job_id}").status_code == 403
+
+
 def test_participants_get_403_on_every_passback_page(app, course, lti):
     course_id, facilitator = course
     with app.app_context():
@@ -265,14 +275,7 @@ def test_participants_get_403_on_every_passback_page(app, course, lti):
         job = open_job(db.session, delivery.SYNC_JOB_KIND, course_id, None, _no_worker)[0]
         db.session.commit()
         job_id = job.id
-    learner = lti("demo-participant-1")
-    token = learner.csrf_token(f"/c/{course_id}/calendar/timezone")   # a page with a form a learner may use
-    assert learner.get(f"/c/{course_id}/grades/").status_code == 403
-    assert learner.get(f"/c/{course_id}/grades/components/{component_id}").status_code == 403
-    assert learner.post(f"/c/{course_id}/grades/sync", data={"csrf_token": token}).status_code == 403
-    assert learner.post(f"/c/{course_id}/grades/deliveries/{delivery_id}/retry",
-                        data={"csrf_token": token}).status_code == 403
-    assert learner.get(f"/c/{course_id}/jobs/{job_id}").status_code == 403
+    _refused_every_passback_page(lti("demo-participant-1"), course_id, component_id, delivery_id, job_id)
     with app.app_context():
         assert not db.session.scalar(select(Job).where(Job.id != job_id, Job.kind == delivery.SYNC_JOB_KIND))
 
@@ -397,13 +400,7 @@ def test_a_participant_named_a_cohorts_facilitator_is_still_refused_the_passback
         db.session.commit()
         access = access_for(db.session, _members(course_id)["demo-participant-1"])
         assert access.manages(cohort_id) and not access.staff      # they do manage their cohort
-    token = learner.csrf_token(f"/c/{course_id}/calendar/timezone")
-    assert learner.get(f"/c/{course_id}/grades/").status_code == 403
-    assert learner.get(f"/c/{course_id}/grades/components/{component_id}").status_code == 403
-    assert learner.post(f"/c/{course_id}/grades/sync", data={"csrf_token": token}).status_code == 403
-    assert learner.post(f"/c/{course_id}/grades/deliveries/{delivery_id}/retry",
-                        data={"csrf_token": token}).status_code == 403
-    assert learner.get(f"/c/{course_id}/jobs/{staff_job}").status_code == 403
+    _refused_every_passback_page(learner, course_id, component_id, delivery_id, staff_job)
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Job)) == 1
 
