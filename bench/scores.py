@@ -84,18 +84,18 @@ def record_scores(app, course_id: int, key: str, label: str) -> tuple[int, float
     from sqlalchemy import select
 
     from lti_tool.db import db
-    from lti_tool.grades import services as grades
+    from lti_tool.grades import writes
     from lti_tool.grades.models import ComponentKind
     from lti_tool.lti.models import Course, Membership
 
     with app.app_context():
         s = db.session
         course = s.get(Course, course_id)
-        component = grades.ensure_component(s, course, key, ComponentKind.module, label, 10)
+        component = writes.ensure_component(s, course, key, ComponentKind.module, label, 10)
         members = s.scalars(select(Membership).where(Membership.course_id == course_id)).all()
         started = time.perf_counter()
         for i, member in enumerate(members):
-            grades.record_score(s, component, member, float(i % 11), comment="bench")
+            writes.record_score(s, component, member, float(i % 11), comment="bench")
         s.commit()
         return len(members), time.perf_counter() - started
 
@@ -112,7 +112,7 @@ def reset_lms_counters(app) -> None:
 
 
 def run_workers(app, workers: int, now: dt.datetime | None = None) -> list:
-    from lti_tool.grades.services import deliver_pending_scores
+    from lti_tool.grades.delivery import deliver_pending_scores
 
     reports, errors = [], []
 
@@ -158,7 +158,7 @@ def gradebook_check(app, label: str, expected: int) -> str:
     from sqlalchemy import func, select
 
     from lti_tool.db import db
-    from lti_tool.grades.models import DeliveryStatus, ScoreDelivery
+    from lti_tool.grades.models import ScoreDelivery
     from lti_tool.sandbox import services as sb
 
     with app.app_context():

@@ -103,7 +103,7 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.lti import deep_linking, launch, models as _lti_models, registration  # noqa: F401
     from lti_tool.programs import models as _program_models  # noqa: F401
     from lti_tool.calendar import models as _calendar_models  # noqa: F401
-    from lti_tool.grades import models as _grades_models, services as _grades_services  # noqa: F401
+    from lti_tool.grades import delivery as _grades_tasks, models as _grades_models  # noqa: F401
     from lti_tool.attendance import models as _attendance_models  # noqa: F401
     from lti_tool.programs import views as programs_views
     from lti_tool.calendar import views as calendar_views

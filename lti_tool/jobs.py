@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from flask import Blueprint, Flask, abort, current_app, has_app_context, jsonify, render_template, request
+from flask import Blueprint, Flask, current_app, has_app_context, jsonify, render_template, request
 from huey.api import Huey
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy import JSON, Enum, ForeignKey, String, Text, event, select
@@ -268,10 +268,12 @@ def report(job_id: int, *, done: int | None = None, total: int | None = None, me
 
 # -- the job progress view every feature can use ------------------------------------------------------------
 # /c/<course_id>/jobs/<job_id>: a page (or, for htmx, the fragment it polls every second) with a <progress>
-# bar and the job's message; JSON for Accept: application/json. Jobs of another course are 404.
+# bar and the job's message; JSON for Accept: application/json. Jobs of another course are 404; within the
+# course, the course's staff and whoever started the job follow it.
 
-from lti_tool.auth import require_course_role  # noqa: E402 - auth imports the models this module's Job sits beside
-from lti_tool.lti.models import CourseRole  # noqa: E402
+from lti_tool.course.access import Access  # noqa: E402 - the course layer imports the models this module's Job sits beside
+from lti_tool.course.pages import program_page  # noqa: E402
+from lti_tool.errors import Forbidden, NotFound  # noqa: E402
 
 bp = Blueprint("jobs", __name__, url_prefix="/c/<int:course_id>/jobs")
 
@@ -291,18 +293,24 @@ def job_json(job: Job) -> dict[str, Any]:
             "finished_at": job.finished_at.isoformat() if job.finished_at else None}
 
 
+def get_job(session: Session, access: Access, job_id: int) -> Job:
+    """A job of the viewer's course (404 for another course's) that they may follow: the course's staff, or
+    whoever started it."""
+    job = session.get(Job, job_id)
+    if job is None or job.course_id != access.course_id:
+        raise NotFound("There is no such job in this course.")
+    if not access.staff and job.started_by_id != access.membership.user_id:
+        raise Forbidden("Only the course's instructors, or whoever started it, can follow this job.")
+    return job
+
+
 @bp.route("/<int:job_id>")
-@require_course_role()
-def show(membership, job_id: int):
-    job = db.session.get(Job, job_id)
-    if job is None or job.course_id != membership.course_id:
-        abort(404, "There is no such job in this course.")
-    if membership.role is not CourseRole.facilitator and job.started_by_id != membership.user_id:
-        abort(403, "Only facilitators, or whoever started it, can follow this job.")
+@program_page(optional=True)
+def show(access: Access, job_id: int):
+    job = get_job(db.session, access, job_id)
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     if best == "application/json":
         return jsonify(job_json(job))
     if request.headers.get("HX-Request"):
         return render_template("jobs/_fragment.html", job=job)
-    return render_template("jobs/show.html", job=job, membership=membership,
-                           back=_safe_next(request.args.get("next")))
+    return render_template("jobs/show.html", job=job, back=_safe_next(request.args.get("next")))

@@ -9,7 +9,7 @@ import re
 from sqlalchemy import select
 
 from lti_tool.db import db
-from lti_tool.grades import services as grades
+from lti_tool.grades import delivery, writes
 from lti_tool.grades.models import ComponentKind
 from lti_tool.jobs import JobStatus, open_job, report
 from lti_tool.lti.models import Course, Membership, User
@@ -19,13 +19,17 @@ from tests.browser.helpers import launch, look
 LEARNERS = [f"demo-participant-{i}" for i in range(1, 7)]
 
 
+def _no_worker(job_id: int) -> None:
+    """A queue whose worker has not picked the job up yet: the job stays queued."""
+
+
 def _record(course_id, key, kind, label, maximum, scores, comment=""):
     course = db.session.get(Course, course_id)
-    component = grades.ensure_component(db.session, course, key, kind, label, maximum)
+    component = writes.ensure_component(db.session, course, key, kind, label, maximum)
     members = {m.user.sub: m for m in db.session.scalars(
         select(Membership).join(User).where(Membership.course_id == course_id))}
     for sub, score in scores.items():
-        grades.record_score(db.session, component, members[sub], score, comment=comment)
+        writes.record_score(db.session, component, members[sub], score, comment=comment)
     db.session.commit()
 
 
@@ -87,7 +91,7 @@ def test_a_running_jobs_progress_bar_refreshes_itself_until_it_has_finished(page
     base = live_server.url
     course_id = launch(page, base, "demo-facilitator-1")
     with app.app_context():
-        job_id = open_job(db.session, grades.SYNC_JOB_KIND, course_id, None, _no_worker)[0].id
+        job_id = open_job(db.session, delivery.SYNC_JOB_KIND, course_id, None, _no_worker)[0].id
         db.session.commit()
     with app.app_context():
         report(job_id, status=JobStatus.running, done=312, total=1000,

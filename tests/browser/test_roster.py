@@ -30,12 +30,18 @@ def test_a_facilitator_syncs_the_roster_and_watches_it_progress_to_the_result(pa
     # A background worker: the job runs in its own thread, as the Huey consumer would run it.
     workers: list[threading.Thread] = []
 
-    def enqueue(job):
-        worker = threading.Thread(target=roster.run_roster_sync, args=(job.id,), daemon=True)
+    run_roster_sync = roster.run_roster_sync
+
+    def work(job_id):
+        with app.app_context():
+            run_roster_sync.call_local(job_id)
+
+    def enqueue(job_id):
+        worker = threading.Thread(target=work, args=(job_id,), daemon=True)
         workers.append(worker)
         worker.start()
 
-    monkeypatch.setattr(roster, "enqueue", enqueue)
+    monkeypatch.setattr(roster, "run_roster_sync", enqueue)    # what open_job enqueues after the commit
 
     course_id = launch(page, base, "demo-facilitator-1")
     page.goto(f"{base}/c/{course_id}/roster/")

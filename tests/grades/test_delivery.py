@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from lti_tool.db import db, utcnow
-from lti_tool.grades import services as grades
+from lti_tool.grades import delivery, writes
 from lti_tool.grades.models import ComponentKind, DeliveryStatus, ScoreDelivery
 from lti_tool.lti.models import Course, Membership, User
 from lti_tool.sandbox import services as sb
@@ -42,10 +42,10 @@ def _gradebook(session, label="Attendance"):
 
 def _record(course_id, scores: dict[str, float], comment="6 of 8 sessions"):
     course = db.session.get(Course, course_id)
-    component = grades.ensure_component(db.session, course, "attendance", ComponentKind.attendance, "Attendance", 8)
+    component = writes.ensure_component(db.session, course, "attendance", ComponentKind.attendance, "Attendance", 8)
     members = _members(course_id)
     for sub, score in scores.items():
-        grades.record_score(db.session, component, members[sub], score, comment=comment)
+        writes.record_score(db.session, component, members[sub], score, comment=comment)
     db.session.commit()
     return component
 
@@ -55,7 +55,7 @@ def _drain(rounds=20):
     later = utcnow()
     for _ in range(rounds):
         later += dt.timedelta(hours=1)
-        grades.deliver_pending_scores(now=later)
+        delivery.deliver_pending_scores(now=later)
         if not db.session.scalar(select(func.count()).select_from(ScoreDelivery).where(
                 ScoreDelivery.status.in_([DeliveryStatus.pending, DeliveryStatus.sending]))):
             return
@@ -81,8 +81,8 @@ def test_facilitators_and_unchanged_scores_are_not_sent(app, course_with_learner
     with app.app_context():
         component = _record(course_with_learners, {"demo-participant-1": 5.0})
         members = _members(course_with_learners)
-        assert grades.record_score(db.session, component, members["demo-facilitator-1"], 8.0) is None
-        assert grades.record_score(db.session, component, members["demo-participant-1"], 5.0,
+        assert writes.record_score(db.session, component, members["demo-facilitator-1"], 8.0) is None
+        assert writes.record_score(db.session, component, members["demo-participant-1"], 5.0,
                                    comment="6 of 8 sessions") is None
         db.session.commit()
         _, _, history = _gradebook(db.session)
@@ -216,9 +216,9 @@ def test_several_workers_never_deliver_the_same_row(app, course_with_learners):
         course = db.session.get(Course, course_with_learners)
         members = _members(course_with_learners)
         for n in range(40):
-            component = grades.ensure_component(db.session, course, f"module:{n}", ComponentKind.module, f"M{n}", 10)
+            component = writes.ensure_component(db.session, course, f"module:{n}", ComponentKind.module, f"M{n}", 10)
             for sub in PARTICIPANTS:
-                grades.record_score(db.session, component, members[sub], float(n % 10))
+                writes.record_score(db.session, component, members[sub], float(n % 10))
         db.session.commit()
         sb.clear_faults(db.session)
         sb.clear_request_log(db.session)
@@ -229,7 +229,7 @@ def test_several_workers_never_deliver_the_same_row(app, course_with_learners):
     def worker():
         try:
             with app.app_context():
-                grades.deliver_pending_scores(now=later, batch=7)
+                delivery.deliver_pending_scores(now=later, batch=7)
         except Exception as exc:  # surfaced below
             errors.append(exc)
 
@@ -262,7 +262,7 @@ def test_workers_sharing_a_new_column_create_it_once(app, course_with_learners):
         try:
             with app.app_context():
                 for _ in range(5):
-                    grades.deliver_pending_scores(now=later, batch=1)
+                    delivery.deliver_pending_scores(now=later, batch=1)
         except Exception as exc:  # surfaced below
             errors.append(exc)
 

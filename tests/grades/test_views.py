@@ -7,10 +7,10 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 
 from lti_tool.db import db, utcnow
-from lti_tool.grades import services as grades
+from lti_tool.grades import delivery, writes
 from lti_tool.grades.models import ComponentKind, DeliveryStatus, GradedComponent, ScoreDelivery
 from lti_tool.jobs import Job, JobStatus, open_job, report
 from lti_tool.lti.models import Course, Membership, User
@@ -41,10 +41,10 @@ def _members(course_id):
 
 def _record(course_id, scores, key="attendance", label="Attendance", maximum=8.0, comment="6 of 8 sessions"):
     course = db.session.get(Course, course_id)
-    component = grades.ensure_component(db.session, course, key, ComponentKind.attendance, label, maximum)
+    component = writes.ensure_component(db.session, course, key, ComponentKind.attendance, label, maximum)
     members = _members(course_id)
     for sub, score in scores.items():
-        grades.record_score(db.session, component, members[sub], score, comment=comment)
+        writes.record_score(db.session, component, members[sub], score, comment=comment)
     db.session.commit()   # after commit the (immediate) task delivers
     return component
 
@@ -257,24 +257,27 @@ def test_only_leads_edit_columns_when_the_program_names_its_leads(app, course, l
         assert db.session.get(GradedComponent, component_id).label == "Attendance"
 
 
+def _refused_every_passback_page(browser, course_id, component_id, delivery_id, job_id):
+    token = browser.csrf_token(f"/c/{course_id}/calendar/timezone")   # a page with a form a learner may use
+    assert browser.get(f"/c/{course_id}/grades/").status_code == 403
+    assert browser.get(f"/c/{course_id}/grades/components/{component_id}").status_code == 403
+    assert browser.post(f"/c/{course_id}/grades/sync", data={"csrf_token": token}).status_code == 403
+    assert browser.post(f"/c/{course_id}/grades/deliveries/{delivery_id}/retry",
+                        data={"csrf_token": token}).status_code == 403
+    assert browser.get(f"/c/{course_id}/jobs/{job_id}").status_code == 403
+
+
 def test_participants_get_403_on_every_passback_page(app, course, lti):
     course_id, facilitator = course
     with app.app_context():
         component_id = _record(course_id, {"demo-participant-1": 6.0}).id
         delivery_id = db.session.scalar(select(ScoreDelivery.id))
-        job = open_job(db.session, grades.SYNC_JOB_KIND, course_id, None, _no_worker)[0]
+        job = open_job(db.session, delivery.SYNC_JOB_KIND, course_id, None, _no_worker)[0]
         db.session.commit()
         job_id = job.id
-    learner = lti("demo-participant-1")
-    token = learner.csrf_token(f"/c/{course_id}/calendar/timezone")   # a page with a form a learner may use
-    assert learner.get(f"/c/{course_id}/grades/").status_code == 403
-    assert learner.get(f"/c/{course_id}/grades/components/{component_id}").status_code == 403
-    assert learner.post(f"/c/{course_id}/grades/sync", data={"csrf_token": token}).status_code == 403
-    assert learner.post(f"/c/{course_id}/grades/deliveries/{delivery_id}/retry",
-                        data={"csrf_token": token}).status_code == 403
-    assert learner.get(f"/c/{course_id}/jobs/{job_id}").status_code == 403
+    _refused_every_passback_page(lti("demo-participant-1"), course_id, component_id, delivery_id, job_id)
     with app.app_context():
-        assert not db.session.scalar(select(Job).where(Job.id != job_id, Job.kind == grades.SYNC_JOB_KIND))
+        assert not db.session.scalar(select(Job).where(Job.id != job_id, Job.kind == delivery.SYNC_JOB_KIND))
 
 
 def test_another_courses_components_deliveries_and_jobs_are_404(app, course, lti):
@@ -287,7 +290,7 @@ def test_another_courses_components_deliveries_and_jobs_are_404(app, course, lti
         other_component = other.id
         other_delivery = db.session.scalar(select(ScoreDelivery.id).where(ScoreDelivery.component_id == other.id))
         sb.add_fault(db.session, "/scores", "down", times=1)   # not used: the row is sent already
-        other_job = open_job(db.session, grades.SYNC_JOB_KIND, other_id, None, _no_worker)[0].id
+        other_job = open_job(db.session, delivery.SYNC_JOB_KIND, other_id, None, _no_worker)[0].id
         db.session.commit()
     token = facilitator.csrf_token(f"/c/{course_id}/grades/")
     assert facilitator.get(f"/c/{course_id}/grades/components/{other_component}").status_code == 404
@@ -364,3 +367,135 @@ def test_the_page_costs_the_same_number_of_queries_for_more_people_and_columns(a
         page = facilitator.get(f"/c/{course_id}/grades/")
     assert page.status_code == 200 and page.text.count("grd-failed") == 2 and page.text.count("grd-pending") == 4
     assert len(large) == len(small), "\n".join(large)
+
+
+# -- who may do what: the rule of lti_tool.course.access on the passback pages ---------------------------------
+
+def _facilitate_a_cohort(course_id, sub, name="Proposed cohort"):
+    """``sub`` is named facilitator of a new cohort, as an accepted proposal makes them; returns its id."""
+    from lti_tool.programs.models import Cohort, CohortFacilitator, Program
+
+    program = db.session.scalar(select(Program).where(Program.course_id == course_id))
+    cohort = Cohort(program_id=program.id, name=name)
+    db.session.add(cohort)
+    db.session.flush()
+    db.session.add(CohortFacilitator(cohort_id=cohort.id, membership_id=_members(course_id)[sub].id))
+    db.session.commit()
+    return cohort.id
+
+
+def test_a_participant_named_a_cohorts_facilitator_is_still_refused_the_passback_pages(app, course, lti):
+    """The passback pages are course-wide and about the LMS: staff only. Facilitating a cohort gives its
+    manager's powers over that cohort, not staff's (lti_tool/course/access.py)."""
+    from lti_tool.course.access import access_for
+
+    course_id, facilitator = course
+    learner = lti("demo-participant-1")
+    with app.app_context():
+        component_id = _record(course_id, {"demo-participant-2": 6.0}).id
+        delivery_id = db.session.scalar(select(ScoreDelivery.id))
+        cohort_id = _facilitate_a_cohort(course_id, "demo-participant-1")
+        staff_job = open_job(db.session, delivery.SYNC_JOB_KIND, course_id,
+                             _members(course_id)["demo-facilitator-1"].user_id, _no_worker)[0].id
+        db.session.commit()
+        access = access_for(db.session, _members(course_id)["demo-participant-1"])
+        assert access.manages(cohort_id) and not access.staff      # they do manage their cohort
+    _refused_every_passback_page(learner, course_id, component_id, delivery_id, staff_job)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_staff_who_are_not_leads_see_sync_and_retry_but_do_not_edit_columns(app, course, lti):
+    course_id, lead = course
+    staff = lti("demo-facilitator-2")
+    with app.app_context():
+        from lti_tool.programs.models import Program
+
+        sb.remove_enrollment(db.session, _sandbox_course(), "demo-participant-3")
+        db.session.commit()
+        _record(course_id, {"demo-participant-3": 5.0})                      # refused: failed
+        program = db.session.scalar(select(Program).where(Program.course_id == course_id))
+        program.settings = {**(program.settings or {}), "leads": [_members(course_id)["demo-facilitator-1"].id]}
+        db.session.commit()
+    page = staff.get(f"/c/{course_id}/grades/")
+    assert page.status_code == 200 and "Failed" in page.text
+    assert "/grades/components/" not in page.text and "LMS id:" not in page.text     # no column editing
+    assert "/grades/components/" in lead.get(f"/c/{course_id}/grades/").text
+    retry_index = next(i for i, f in enumerate(forms(page.text)) if "/retry" in f.action)
+    assert "refused it again" in staff.submit(page, index=retry_index).text
+    done = staff.submit(staff.get(f"/c/{course_id}/grades/"), index=0)              # "Sync now"
+    assert re.search(r"/c/\d+/jobs/\d+", done.url) and "Finished" in done.text
+    assert lead.get(done.url).status_code == 200, "every staff member follows a staff member's job"
+
+
+def test_whoever_started_a_job_follows_it_and_other_participants_do_not(app, course, lti):
+    course_id, facilitator = course
+    starter, other = lti("demo-participant-1"), lti("demo-participant-2")
+    with app.app_context():
+        job_id = open_job(db.session, "export", course_id, _members(course_id)["demo-participant-1"].user_id,
+                          _no_worker)[0].id
+        db.session.commit()
+    assert starter.get(f"/c/{course_id}/jobs/{job_id}").status_code == 200
+    assert other.get(f"/c/{course_id}/jobs/{job_id}").status_code == 403
+    assert facilitator.get(f"/c/{course_id}/jobs/{job_id}").status_code == 200
+
+
+@pytest.fixture
+def queue_goes_down(app):
+    """Call it and the app's job queue is a Redis server that is not there (as ``queue_down``)."""
+    from huey.storage import RedisStorage
+
+    from lti_tool.jobs import _Queue
+
+    saved = app.extensions["lti_tool.jobs"]
+    yield lambda: app.extensions.__setitem__(
+        "lti_tool.jobs", _Queue(RedisStorage("lti_tool", url="redis://127.0.0.1:9/0"), False))
+    app.extensions["lti_tool.jobs"] = saved
+
+
+def test_a_lead_saves_a_column_while_the_job_queue_is_down_and_the_column_follows_later(app, course,
+                                                                                          queue_goes_down):
+    """Regression: the view enqueued the column update itself after its commit, so a queue that was down
+    answered 500 for a change already saved."""
+    course_id, facilitator = course
+    with app.app_context():
+        component_id = _record(course_id, {"demo-participant-1": 6.0}).id      # sent: the column exists
+    queue_goes_down()
+    form_page = facilitator.get(f"/c/{course_id}/grades/components/{component_id}")
+    saved = facilitator.submit(form_page, label="Live sessions attended", score_maximum="10")
+    assert saved.status_code == 200 and "Saved" in saved.text
+    assert "Needs update" in saved.text                       # the LMS column follows at the next delivery
+    with app.app_context():
+        component = db.session.get(GradedComponent, component_id)
+        assert (component.label, component.score_maximum, component.in_step) == ("Live sessions attended", 10, False)
+
+
+def test_sync_now_with_the_lms_down_counts_every_waiting_score_as_to_be_tried_again(app, course):
+    """Regression: the scores not tried because their LMS had just failed were counted nowhere, so the job
+    said "1 will be tried again later" of 4 waiting scores."""
+    course_id, facilitator = course
+    with app.app_context():
+        sb.add_fault(db.session, "/scores", "down", times=100000)
+        db.session.commit()
+        _record(course_id, {s: 4.0 for s in LEARNERS})
+    done = facilitator.submit(facilitator.get(f"/c/{course_id}/grades/"), index=0)     # "Sync now"
+    assert "Sync finished: 0 sent, 4 will be tried again later (the LMS did not answer)." in done.text
+    status = facilitator.get(done.url, headers={"Accept": "application/json"}).json()
+    assert status["result"]["sent"] == 0 and status["result"]["retried"] + status["result"]["postponed"] == 4
+    with app.app_context():
+        assert {r.status for r in db.session.scalars(select(ScoreDelivery))} == {DeliveryStatus.pending}
+
+
+def test_times_on_the_passback_page_are_in_the_viewers_zone_with_the_zone_named(app, course):
+    """Regression: the cells showed a bare wall-clock time ("2 Dec 2026, 15:12")."""
+    course_id, facilitator = course
+    with app.app_context():
+        _record(course_id, {"demo-participant-1": 6.0})
+        _members(course_id)["demo-facilitator-1"].user.timezone = "Asia/Tokyo"
+        db.session.commit()
+        sent_at = db.session.scalar(select(ScoreDelivery.sent_at))
+        name = _names(course_id)["demo-participant-1"]
+    row = _row_of(facilitator.get(f"/c/{course_id}/grades/").text, name)
+    tokyo = sent_at.astimezone(dt.timezone(dt.timedelta(hours=9)))
+    assert re.search(rf'Sent <time datetime="[^"]+" title="Asia/Tokyo">[^<]*{tokyo.year}, '
+                     rf'{tokyo.hour % 12 or 12}:{tokyo.minute:02d} [ap]m JST</time>', row), row

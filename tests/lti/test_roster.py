@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 
 from lti_tool.db import db, utcnow
 from lti_tool.jobs import Job, JobStatus, report
-from lti_tool.lti import roster, roster_views
+from lti_tool.lti import roster
 from lti_tool.lti.models import Course, CourseRole, Membership, User
 from lti_tool.sandbox import services as sb
 from tests.lti_client import forms
@@ -129,7 +129,9 @@ def test_the_sync_button_lists_every_lms_member_with_role_email_and_raw_roles(ap
     page = text(after)
     assert after.url.endswith(f"/c/{cid}/roster/")
     assert "28 members: 27 new, 0 changed, 0 no longer in the course." in page
-    assert "Last synced from the LMS:" in page and "(America/New_York)" in page   # the program's zone, named
+    # In the program's zone, named (the <time>'s title holds the zone's full name).
+    assert re.search(r"Last synced from the LMS: \w{3} \d+ \w{3} \d{4}, \d+:\d\d [ap]m E[SD]T\b", page)
+    assert 'title="America/New_York"' in after.text
     assert "In the course (28)" in page and "No longer in the LMS course (0)" in page
     assert "Aisha Rahman" in page and "aisha.rahman@example.edu" in page
     assert "Ruth Abernathy" in page                            # the observer
@@ -461,3 +463,45 @@ def test_another_courses_roster_and_jobs_are_out_of_reach(app, lti, facilitator)
     assert other.get(f"/c/{other_cid}/roster/jobs/{job.id}").status_code == 404
     assert "Maya Okonkwo-Reyes" not in text(other.get(f"/c/{other_cid}/roster/"))
     assert len(jobs(app, cid)) == 1 and jobs(app, other_cid) == []
+
+
+def test_a_participant_named_a_cohorts_facilitator_may_not_see_or_sync_the_roster(app, lti, facilitator):
+    """The roster is course-wide and the LMS's: staff only. Facilitating a cohort (an accepted proposal) gives
+    a manager's powers over that cohort, not staff's (lti_tool/course/access.py)."""
+    from lti_tool.programs.models import Cohort, CohortFacilitator, Program
+
+    browser, cid = facilitator
+    press_sync(browser, cid)
+    [job] = jobs(app, cid)
+    learner = lti("demo-participant-1")
+    with tool_db(app) as s:
+        program = s.scalar(select(Program).where(Program.course_id == cid))
+        cohort = Cohort(program_id=program.id, name="Proposed cohort")
+        s.add(cohort)
+        s.flush()
+        member = s.scalar(select(Membership).join(Membership.user)
+                          .where(Membership.course_id == cid, User.sub == "demo-participant-1"))
+        s.add(CohortFacilitator(cohort_id=cohort.id, membership_id=member.id))
+        s.commit()
+    token = forms(learner.get(f"/c/{cid}/calendar/timezone").text)[0].fields["csrf_token"]
+    assert learner.get(f"/c/{cid}/roster/").status_code == 403
+    assert learner.get(f"/c/{cid}/roster/jobs/{job.id}").status_code == 403
+    assert learner.post(f"/c/{cid}/roster/sync", {"csrf_token": token}).status_code == 403
+    assert len(jobs(app, cid)) == 1
+
+
+def test_staff_who_are_not_leads_see_and_sync_the_roster(app, lti, facilitator):
+    from lti_tool.programs.models import Program
+
+    browser, cid = facilitator
+    staff = lti("demo-facilitator-2")
+    with tool_db(app) as s:
+        program = s.scalar(select(Program).where(Program.course_id == cid))
+        lead = s.scalar(select(Membership.id).join(Membership.user)
+                        .where(Membership.course_id == cid, User.sub == "demo-facilitator-1"))
+        program.settings = {**(program.settings or {}), "leads": [lead]}
+        s.commit()
+    page = text(press_sync(staff, cid))
+    assert "28 members: 26 new, 0 changed, 0 no longer in the course." in page
+    [job] = jobs(app, cid)
+    assert staff.get(f"/c/{cid}/roster/jobs/{job.id}").status_code == 200
