@@ -50,7 +50,7 @@ def _flushes(session: Session) -> Iterator[list]:
 
 def load_access(membership: Membership, *, setup: Iterable[Setup] = (), optional: bool = False) -> Access:
     """Steps 2–4 above, for a membership already checked (views use ``program_page``)."""
-    from lti_tool.programs.services import ensure_program
+    from lti_tool.programs.writes import ensure_program
 
     session = db.session
     with _flushes(session) as flushed:

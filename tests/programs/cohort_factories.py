@@ -5,8 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
+from lti_tool.course.access import Access, access_for
 from lti_tool.lti.models import Course, CourseRole, Membership, Platform, User
-from lti_tool.programs import services
+from lti_tool.programs import writes
 
 _seq = itertools.count(1)
 
@@ -45,8 +46,13 @@ class World:
         return [self.person(f"{prefix} {i:02d}") for i in range(1, n + 1)]
 
 
+def acting(session, membership: Membership) -> Access:
+    """What ``membership`` may do now. An Access is a snapshot (one request's), so tests build one per call."""
+    return access_for(session, membership)
+
+
 def make_program(session, lead: Membership):
-    program = services.ensure_program(session, lead)
+    program = writes.ensure_program(session, lead)
     program.timezone = "America/New_York"
     session.flush()
     return program
@@ -54,8 +60,8 @@ def make_program(session, lead: Membership):
 
 def make_cohort(session, lead: Membership, program, name: str = "Principals", capacity: int = 20,
                 mode: str = "open", facilitators: list[Membership] | None = None, **kw):
-    return services.create_cohort(session, lead, program, name=name, capacity=capacity, signup_mode=mode,
-                                  facilitator_ids=[m.id for m in (facilitators or [lead])], **kw)
+    return writes.create_cohort(session, acting(session, lead), name=name, capacity=capacity, signup_mode=mode,
+                                facilitator_ids=[m.id for m in (facilitators or [lead])], **kw)
 
 
 NOW = dt.datetime(2026, 9, 15, 16, 0, tzinfo=dt.timezone.utc)
