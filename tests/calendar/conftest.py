@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lti_tool.lti.models import CourseRole, Platform
+from lti_tool.course.access import Access, access_for
+from lti_tool.lti.models import CourseRole, Membership, Platform
 from tests.factories import World, make_world as _make_world, new_platform
 
 
@@ -12,6 +13,11 @@ def make_world(session, timezone: str = "America/New_York", context: str = "cour
     """Courses of these tests share one platform (cross-course checks on the same LMS)."""
     platform = session.query(Platform).filter_by(issuer="https://lms.example.edu").one_or_none()
     return _make_world(session, context, timezone=timezone, platform=platform or new_platform("https://lms.example.edu"))
+
+
+def acting(session, membership: Membership) -> Access:
+    """What ``membership`` may do now. An Access is a snapshot (one request's), so tests build one per call."""
+    return access_for(session, membership)
 
 
 @pytest.fixture
