@@ -14,6 +14,7 @@ import factory
 from factory.alchemy import SQLAlchemyModelFactory
 
 from lti_tool.calendar.models import Meeting, MeetingKind
+from lti_tool.course.access import Access, access_for
 from lti_tool.db import db, utcnow
 from lti_tool.lti.models import Course, CourseRole, Membership, Platform, User
 from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
@@ -159,10 +160,19 @@ class World:
         self.cohorts[name] = cohort
         return cohort
 
+    def access(self, name: str) -> Access:
+        """What the person called ``name`` may do now (see ``acting``)."""
+        return acting(self.session, self.people[name])
+
     def meeting(self, starts_at: dt.datetime, cohort: Cohort | None = None, minutes: int = 90, title: str = "Session",
                 cancelled: bool = False, program: Program | None = None) -> Meeting:
         return MeetingFactory(program=program or self.program, cohort=cohort, title=title, starts_at=starts_at,
                               ends_at=starts_at + dt.timedelta(minutes=minutes), cancelled=cancelled)
+
+
+def acting(session, membership: Membership) -> Access:
+    """What ``membership`` may do now. An Access is one request's snapshot, so tests build one per call."""
+    return access_for(session, membership)
 
 
 def make_world(session, context: str = "course-a", *, timezone: str = "America/New_York",

@@ -7,7 +7,7 @@ from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectCh
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lti_tool.calendar.models import MeetingKind
-from lti_tool.calendar.services import MILESTONE_LABELS, NTH_NAMES, WEEKDAY_NAMES, Frequency, Scope
+from lti_tool.calendar.writes import MILESTONE_LABELS, NTH_NAMES, WEEKDAY_NAMES, Frequency, Scope
 
 KIND_CHOICES = [SelectChoice(k.value, k.label) for k in MeetingKind]
 SCOPE_CHOICES = [SelectChoice(Scope.one, "Only this session (it leaves its series)"),

@@ -1,7 +1,8 @@
 """What each program home page shows, by role: a participant's cohorts, next session and what is due; a cohort
 facilitator's rosters and next sessions; a lead's whole program. Each function takes the session and the
-viewer's membership and returns a dataclass; each costs a fixed number of queries whatever the number of
-cohorts, members or sessions (aggregates, IN lists and window functions, never a query per row).
+viewer's ``Access`` and returns a dataclass; each costs a fixed number of queries whatever the number of
+cohorts, members or sessions (aggregates, IN lists and window functions, never a query per row). This is the
+landing page's read model (the programs feature's other pages read through ``queries``).
 
 Attendance, the book study and modules are read only when their packages can be imported, so the home page
 works before and after they land."""
@@ -11,20 +12,20 @@ import datetime as dt
 import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Iterable
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from lti_tool.calendar.models import Meeting
-from lti_tool.calendar.services import describe_time, program_zone, viewer_zone
+from lti_tool.course.access import Access
+from lti_tool.course.zones import describe_time
 from lti_tool.db import utcnow
-from lti_tool.lti.models import Course, CourseRole, Membership, User
+from lti_tool.lti.models import Course, Membership, User
 from lti_tool.programs.models import (
     Application, ApplicationStatus, Cohort, CohortFacilitator, CohortMember, Milestone, Program, Proposal,
     ProposalStatus, SeatStatus, SignupMode, SmallGroup, SmallGroupMember,
 )
-from lti_tool.programs.services import CohortSummary, cohort_summaries, is_lead, my_waitlist_positions
+from lti_tool.programs.queries import CohortSummary, cohort_summaries, my_waitlist_positions
 
 NEXT_SESSIONS = 4          # sessions listed under "Next sessions"
 NEXT_MILESTONES = 4        # milestones listed from the program's timeline
@@ -85,9 +86,9 @@ class SessionLine:
         return self.meeting.cohort is not None and self.meeting.cohort.name.lower() in self.meeting.title.lower()
 
 
-def session_line(meeting: Meeting, program_tz: ZoneInfo, viewer_tz: ZoneInfo) -> SessionLine:
-    mine = describe_time(meeting.starts_at, meeting.ends_at, viewer_tz, viewer_tz)
-    theirs = describe_time(meeting.starts_at, meeting.ends_at, program_tz, program_tz)
+def session_line(meeting: Meeting, access: Access) -> SessionLine:
+    mine = describe_time(meeting.starts_at, meeting.ends_at, access.zone, access.zone)
+    theirs = describe_time(meeting.starts_at, meeting.ends_at, access.program_zone, access.program_zone)
     cohort_url = meeting.cohort.meeting_url if meeting.cohort is not None else ""
     join = meeting.meeting_url or ("" if meeting.location else cohort_url)
     return SessionLine(meeting, mine, theirs if theirs != mine else None, join, meeting.location)
@@ -150,40 +151,31 @@ def _member_names(session: Session, cohort_ids: list[int]) -> dict[int, list[str
 
 @dataclass
 class Context:
-    """What every home page needs: the program, the viewer, their zone and today in the program."""
+    """What every home page needs: the viewer (program and zones included), now, and today in the program."""
 
-    program: Program
-    membership: Membership
+    access: Access
     now: dt.datetime
-    program_tz: ZoneInfo
-    viewer_tz: ZoneInfo
 
     @property
     def today(self) -> dt.date:
-        return self.now.astimezone(self.program_tz).date()
+        return self.now.astimezone(self.access.program_zone).date()
 
     @property
     def start_of_today(self) -> dt.datetime:
-        return dt.datetime.combine(self.today, dt.time(0), self.program_tz).astimezone(dt.timezone.utc)
+        return dt.datetime.combine(self.today, dt.time(0), self.access.program_zone).astimezone(dt.timezone.utc)
 
     def lines(self, meetings: Iterable[Meeting]) -> list[SessionLine]:
-        return [session_line(m, self.program_tz, self.viewer_tz) for m in meetings]
+        return [session_line(m, self.access) for m in meetings]
 
 
-def context(program: Program, membership: Membership, now: dt.datetime | None = None) -> Context:
-    return Context(program, membership, now or utcnow(), program_zone(program), viewer_zone(program, membership.user))
-
-
-def page_kind(session: Session, program: Program, membership: Membership) -> str:
+def page_kind(access: Access) -> str:
     """lead, facilitator (of at least one cohort, not a lead), observer or participant. A participant who
     facilitates a cohort (an accepted proposal) gets the facilitator's page."""
-    if is_lead(program, membership):
+    if access.lead:
         return "lead"
-    facilitates = session.scalar(select(CohortFacilitator.id).join(Cohort).where(
-        Cohort.program_id == program.id, CohortFacilitator.membership_id == membership.id).limit(1))
-    if facilitates is not None:
+    if access.led:
         return "facilitator"
-    return "observer" if membership.role is CourseRole.observer else "participant"
+    return "observer" if access.is_observer else "participant"
 
 
 # -- participant ---------------------------------------------------------------------------------------------
@@ -232,11 +224,11 @@ class ParticipantHome:
                     or self.readings or self.modules)
 
 
-def participant_home(session: Session, program: Program, membership: Membership,
-                     now: dt.datetime | None = None) -> ParticipantHome:
+def participant_home(session: Session, access: Access, now: dt.datetime | None = None) -> ParticipantHome:
     """A participant's (or an observer's) page: their cohorts with facilitators and members (names of their own
     cohorts only), their small group, the next sessions, what is due, and the cohorts open to them."""
-    ctx = context(program, membership, now)
+    ctx = Context(access, now or utcnow())
+    program, membership = access.program, access.membership
     seats = {s.cohort_id: s for s in session.scalars(
         select(CohortMember).join(Cohort).options(joinedload(CohortMember.cohort))
         .where(Cohort.program_id == program.id, CohortMember.membership_id == membership.id))}
@@ -259,7 +251,7 @@ def participant_home(session: Session, program: Program, membership: Membership,
     cohorts.sort(key=lambda c: c.cohort.name.lower())
 
     sessions = ctx.lines(_upcoming_meetings(session, program, active_ids, ctx.now))
-    positions = my_waitlist_positions(session, membership, program)
+    positions = my_waitlist_positions(session, access)
     waiting = sorted(((seats[cid].cohort, pos) for cid, pos in positions.items() if cid in seats),
                      key=lambda item: item[1])
     invitations = sorted((s.cohort for s in seats.values() if s.status is SeatStatus.invited),
@@ -275,7 +267,7 @@ def participant_home(session: Session, program: Program, membership: Membership,
         .order_by(Proposal.created_at.desc(), Proposal.id.desc())))
     summaries = cohort_summaries(session, program)
     open_cohorts = []
-    if membership.role is not CourseRole.observer:
+    if not access.is_observer:
         applied = {a.cohort_id for a in my_apps if a.status is not ApplicationStatus.withdrawn}
         for s in summaries:
             seat = seats.get(s.cohort.id)
@@ -291,7 +283,7 @@ def participant_home(session: Session, program: Program, membership: Membership,
     home = ParticipantHome(ctx, cohorts, sessions, waiting, invitations, news, proposals, open_cohorts, summaries,
                            seats, positions, {a.cohort_id: a for a in my_apps},
                            _milestones(session, program, ctx.today))
-    if membership.role is not CourseRole.observer:
+    if not access.is_observer:
         home.makeups = _makeups_due(session, membership)
         home.readings = _readings_this_week(session, active_ids, ctx.today)
         home.modules = _modules_due(session, program, membership, ctx.now)
@@ -367,13 +359,12 @@ class FacilitatorHome:
         return sum(c.summary.pending_applications for c in self.cohorts)
 
 
-def facilitator_home(session: Session, program: Program, membership: Membership,
-                     now: dt.datetime | None = None) -> FacilitatorHome:
+def facilitator_home(session: Session, access: Access, now: dt.datetime | None = None) -> FacilitatorHome:
     """A cohort facilitator's page: their cohorts with rosters and waiting lists, applications to review, the
     next sessions of their cohorts and today's or the next session of each for taking attendance."""
-    ctx = context(program, membership, now)
-    ids = sorted(session.scalars(select(CohortFacilitator.cohort_id).join(Cohort).where(
-        Cohort.program_id == program.id, CohortFacilitator.membership_id == membership.id)))
+    ctx = Context(access, now or utcnow())
+    program = access.program
+    ids = sorted(access.led)
     summaries = [s for s in cohort_summaries(session, program) if s.cohort.id in ids]
     members = _member_names(session, ids)
     nexts = _next_per_cohort(session, program, ids, ctx.start_of_today)
@@ -382,9 +373,9 @@ def facilitator_home(session: Session, program: Program, membership: Membership,
         candidates = [m for m in (nexts.get(s.cohort.id), nexts.get(None)) if m is not None]
         first = min(candidates, key=lambda m: (m.starts_at, m.id)) if candidates else None
         cohorts.append(FacilitatedCohort(s, members.get(s.cohort.id, []),
-                                         session_line(first, ctx.program_tz, ctx.viewer_tz) if first else None))
+                                         session_line(first, access) if first else None))
     proposals = list(session.scalars(
-        select(Proposal).where(Proposal.program_id == program.id, Proposal.proposer_id == membership.id)
+        select(Proposal).where(Proposal.program_id == program.id, Proposal.proposer_id == access.id)
         .order_by(Proposal.created_at.desc(), Proposal.id.desc())))
     return FacilitatorHome(ctx, cohorts, ctx.lines(_upcoming_meetings(session, program, ids, ctx.now)), proposals,
                            _milestones(session, program, ctx.today), feature_available("lti_tool.attendance.views"))
@@ -426,11 +417,11 @@ class LeadHome:
         return sum(s.waiting for s in self.summaries)
 
 
-def lead_home(session: Session, program: Program, membership: Membership, now: dt.datetime | None = None) -> LeadHome:
+def lead_home(session: Session, access: Access, now: dt.datetime | None = None) -> LeadHome:
     """A lead's page: every cohort with its fill level, waiting list and applications to review, proposals to
     review, the program's next sessions, how fresh the roster is and what the LMS gradebook still waits for."""
-    ctx = context(program, membership, now)
-    course = membership.course
+    ctx = Context(access, now or utcnow())
+    program, course = access.program, access.course
     proposals = session.scalar(select(func.count()).select_from(Proposal).where(
         Proposal.program_id == program.id, Proposal.status == ProposalStatus.submitted)) or 0
     active = session.scalar(select(func.count()).select_from(Membership).where(

@@ -10,12 +10,13 @@ from functools import partial
 
 from sqlalchemy import select
 
-from lti_tool.calendar import services as cs
+from lti_tool.calendar import writes
 from lti_tool.calendar.models import MeetingKind
 from lti_tool.db import db
 from lti_tool.lti.models import Membership, User
 from lti_tool.programs.models import Cohort, CohortMember, MilestoneKind, Program, SeatStatus
 from tests.browser.helpers import REFUSED_FORM, launch, look as look_at
+from tests.factories import acting
 
 look = partial(look_at, allowed_console_errors=[REFUSED_FORM])
 
@@ -46,12 +47,12 @@ def test_a_lead_creates_a_monthly_series_and_a_participant_sees_it(page, person,
             (MilestoneKind.signup_deadline, "Participant Sign-up Deadline", dt.date(2030, 10, 3),
              "Last chance to sign up for one of our Communities of Practice!"),
         ]:
-            cs.create_milestone(s, lead, program, kind, title, day, note)
-        cs.create_meeting(s, lead, program, None, cs.SessionDetails(
+            writes.create_milestone(s, acting(s, lead), kind, title, day, note)
+        writes.create_meeting(s, acting(s, lead), None, writes.SessionDetails(
             kind=MeetingKind.kickoff, title="CoP Year 4 Kickoff", meeting_url="https://zoom.us/j/4000",
             agenda="Welcome from the program lead\nMeet your cohort\nThe year ahead"),
             dt.date(2030, 10, 2), dt.time(15, 0), dt.time(16, 30))
-        cs.create_meeting(s, lead, program, None, cs.SessionDetails(
+        writes.create_meeting(s, acting(s, lead), None, writes.SessionDetails(
             kind=MeetingKind.deep_dive, title="In-person deep dive", location="Washington DC, 1400 K St NW",
             cancelled=True), dt.date(2031, 1, 30), dt.time(10, 0), dt.time(14, 0))
         s.commit()

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from lti_tool.db import db
 from lti_tool.lti.models import Membership, User
-from lti_tool.programs import services
-from lti_tool.programs.models import Program
+from lti_tool.programs import writes
 from tests.browser.helpers import REFUSED_FORM, launch, look as look_at
+from tests.factories import acting
 
 look = partial(look_at, allowed_console_errors=[REFUSED_FORM])
 
@@ -33,19 +33,18 @@ def test_sign_up_waiting_list_application_and_review(page, person, live_server, 
         def member(sub):
             return s.scalar(select(Membership).join(User).where(User.sub == sub, Membership.course_id == course_id))
         lead, fac = member("demo-facilitator-1"), member("demo-facilitator-2")
-        program = s.scalar(select(Program).where(Program.course_id == course_id))
-        services.update_program(s, lead, program, title="Communities of Practice 2026–27", year_label="2026–27",
-                                description="Cohorts of school leaders who meet monthly and learn from each other.",
-                                timezone="America/New_York", leads=[lead.id])
-        principals = services.create_cohort(
-            s, lead, program, name="New principals", kind="role_alike", capacity=1, facilitator_ids=[lead.id],
+        writes.update_program(s, acting(s, lead), title="Communities of Practice 2026–27", year_label="2026–27",
+                              description="Cohorts of school leaders who meet monthly and learn from each other.",
+                              timezone="America/New_York", leads=[lead.id])
+        principals = writes.create_cohort(
+            s, acting(s, lead), name="New principals", kind="role_alike", capacity=1, facilitator_ids=[lead.id],
             description="First- and second-year principals sharing what works in their buildings.")
-        equity = services.create_cohort(
-            s, lead, program, name="Anti-racist curriculum", kind="topic", capacity=12,
+        equity = writes.create_cohort(
+            s, acting(s, lead), name="Anti-racist curriculum", kind="topic", capacity=12,
             signup_mode="application", facilitator_ids=[fac.id],
             description="A year-long book study and curriculum audit, by application.")
-        services.set_questions(s, lead, equity, [("Why do you want to join this cohort?", True),
-                                                 ("What would you like to bring to the group?", False)])
+        writes.set_questions(s, acting(s, lead), equity, [("Why do you want to join this cohort?", True),
+                                                          ("What would you like to bring to the group?", False)])
         s.commit()
         principals_id, equity_id = principals.id, equity.id
 
@@ -120,12 +119,11 @@ def test_lead_pages_for_setting_up_the_program_are_accessible_and_fit_a_phone(pa
         s = db.session
         lead = s.scalar(select(Membership).join(User).where(User.sub == "demo-facilitator-1",
                                                             Membership.course_id == course_id))
-        program = s.scalar(select(Program).where(Program.course_id == course_id))
-        cohort = services.create_cohort(s, lead, program, name="Assistant principals", capacity=20,
-                                        signup_mode="invitation", facilitator_ids=[lead.id])
+        cohort = writes.create_cohort(s, acting(s, lead), name="Assistant principals", capacity=20,
+                                      signup_mode="invitation", facilitator_ids=[lead.id])
         for m in s.scalars(select(Membership).join(User).where(
                 Membership.course_id == course_id, User.sub.in_([f"demo-participant-{n}" for n in range(1, 6)]))):
-            services.add_member(s, lead, cohort, m.id)
+            writes.add_member(s, acting(s, lead), cohort, m.id)
         s.commit()
         cohort_id = cohort.id
 

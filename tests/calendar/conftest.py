@@ -4,9 +4,10 @@ from __future__ import annotations
 import pytest
 
 from lti_tool.lti.models import CourseRole, Platform
-from tests.factories import PlatformFactory, World, make_world as _make_world
+from tests.factories import PlatformFactory, World, acting, make_world as _make_world
 
 LMS = "https://lms.example.edu"
+__all__ = ["acting", "make_world"]
 
 
 def make_world(session, timezone: str = "America/New_York", context: str = "course-a") -> World:

@@ -9,13 +9,15 @@ import icalendar
 import pytest
 from sqlalchemy import func, select
 
-from lti_tool.calendar import services as cs
+from lti_tool.calendar import formats, queries, writes
 from lti_tool.calendar.models import CalendarToken, Meeting, MeetingKind, MeetingSeries
-from lti_tool.calendar.services import CalendarInputError, Frequency, Recurrence, Scope, SessionDetails
-from lti_tool.errors import Forbidden, NotFound
+from lti_tool.calendar.writes import Frequency, Recurrence, Scope, SessionDetails
+from lti_tool.course import zones
+from lti_tool.course.access import access_for
+from lti_tool.errors import Forbidden, InvalidInput, NotFound
 from lti_tool.lti.models import CourseRole
 from lti_tool.programs.models import MilestoneKind
-from tests.calendar.conftest import make_world
+from tests.calendar.conftest import acting, make_world
 
 NY = ZoneInfo("America/New_York")
 
@@ -37,8 +39,8 @@ def second_thursdays(start=dt.date(2024, 10, 1), end=dt.date(2025, 5, 31), **kw)
 
 def test_a_session_entered_in_the_program_zone_is_stored_in_utc(session, world):
     lena = world.people["Lena"]
-    m = cs.create_meeting(session, lena, world.program, None, details("Kick-off", MeetingKind.kickoff),
-                          dt.date(2024, 10, 10), dt.time(15, 0), dt.time(16, 30))
+    m = writes.create_meeting(session, acting(session, lena), None, details("Kick-off", MeetingKind.kickoff),
+                              dt.date(2024, 10, 10), dt.time(15, 0), dt.time(16, 30))
     assert m.starts_at == dt.datetime(2024, 10, 10, 19, 0, tzinfo=dt.timezone.utc)
     assert m.ends_at == dt.datetime(2024, 10, 10, 20, 30, tzinfo=dt.timezone.utc)
     session.expire_all()
@@ -47,18 +49,18 @@ def test_a_session_entered_in_the_program_zone_is_stored_in_utc(session, world):
 
 
 def test_a_session_that_ends_before_it_starts_is_refused_and_nothing_is_saved(session, world):
-    with pytest.raises(CalendarInputError, match="ends before it starts") as err:
-        cs.create_meeting(session, world.people["Lena"], world.program, None, details(),
-                          dt.date(2024, 10, 10), dt.time(15, 0), dt.time(14, 0))
+    with pytest.raises(InvalidInput, match="ends before it starts") as err:
+        writes.create_meeting(session, acting(session, world.people["Lena"]), None, details(),
+                              dt.date(2024, 10, 10), dt.time(15, 0), dt.time(14, 0))
     assert err.value.field == "end_time"
     assert count_meetings(session) == 0
 
 
 @pytest.mark.parametrize("url", ["http://zoom.us/j/1", "javascript:alert(1)", "zoom.us/j/1", "https://"])
 def test_a_meeting_link_that_is_not_https_is_refused(session, world, url):
-    with pytest.raises(CalendarInputError, match="https://") as err:
-        cs.create_meeting(session, world.people["Lena"], world.program, None, details(meeting_url=url),
-                          dt.date(2024, 10, 10), dt.time(15, 0), dt.time(16, 0))
+    with pytest.raises(InvalidInput, match="https://") as err:
+        writes.create_meeting(session, acting(session, world.people["Lena"]), None, details(meeting_url=url),
+                              dt.date(2024, 10, 10), dt.time(15, 0), dt.time(16, 0))
     assert err.value.field == "meeting_url"
     assert count_meetings(session) == 0
 
@@ -67,32 +69,32 @@ def test_time_is_described_in_the_program_zone_with_the_viewers_beside_it():
     start = dt.datetime(2024, 10, 10, 19, 0, tzinfo=dt.timezone.utc)
     end = start + dt.timedelta(minutes=90)
     la = ZoneInfo("America/Los_Angeles")
-    assert cs.describe_time(start, end, NY, la) == "Thu 10 Oct, 3:00–4:30 pm EDT (12:00–1:30 pm PDT your time)"
-    assert cs.describe_time(start, end, NY, NY) == "Thu 10 Oct, 3:00–4:30 pm EDT"
+    assert zones.describe_time(start, end, NY, la) == "Thu 10 Oct, 3:00–4:30 pm EDT (12:00–1:30 pm PDT your time)"
+    assert zones.describe_time(start, end, NY, NY) == "Thu 10 Oct, 3:00–4:30 pm EDT"
     # A viewer whose day differs gets their own date named.
-    assert cs.describe_time(start, end, NY, ZoneInfo("Australia/Sydney")) == \
+    assert zones.describe_time(start, end, NY, ZoneInfo("Australia/Sydney")) == \
         "Thu 10 Oct, 3:00–4:30 pm EDT (Fri 11 Oct, 6:00–7:30 am AEDT your time)"
-    assert cs.describe_time(start - dt.timedelta(hours=4), end - dt.timedelta(hours=4), NY, NY) == \
+    assert zones.describe_time(start - dt.timedelta(hours=4), end - dt.timedelta(hours=4), NY, NY) == \
         "Thu 10 Oct, 11:00 am–12:30 pm EDT"
 
 
 def test_an_unknown_time_zone_is_refused_and_an_empty_one_means_the_programs(session, world):
     pat = world.people["Pat"]
-    with pytest.raises(CalendarInputError, match="not a time zone"):
-        cs.set_user_timezone(session, pat.user, "Mars/Olympus_Mons")
+    with pytest.raises(InvalidInput, match="not a time zone"):
+        writes.set_user_timezone(session, pat.user, "Mars/Olympus_Mons")
     assert pat.user.timezone == ""
-    assert cs.viewer_zone(world.program, pat.user).key == "America/New_York"
-    cs.set_user_timezone(session, pat.user, "America/Los_Angeles")
-    assert cs.viewer_zone(world.program, pat.user).key == "America/Los_Angeles"
-    cs.set_user_timezone(session, pat.user, "")
-    assert cs.viewer_zone(world.program, pat.user).key == "America/New_York"
+    assert zones.viewer_zone(world.program, pat.user).key == "America/New_York"
+    writes.set_user_timezone(session, pat.user, "America/Los_Angeles")
+    assert zones.viewer_zone(world.program, pat.user).key == "America/Los_Angeles"
+    writes.set_user_timezone(session, pat.user, "")
+    assert zones.viewer_zone(world.program, pat.user).key == "America/New_York"
 
 
 # ---- recurring series -------------------------------------------------------------------------------------
 
 def test_second_thursday_of_each_month_october_to_may_makes_eight_sessions_at_3pm_local(session, world):
     fay, literacy = world.people["Fay"], world.cohorts["Literacy"]
-    series = cs.create_series(session, fay, world.program, literacy, details(), second_thursdays())
+    series, _ = writes.create_series(session, acting(session, fay), literacy, details(), second_thursdays())
     meetings = session.scalars(select(Meeting).where(Meeting.series_id == series.id)
                                .order_by(Meeting.starts_at)).all()
     local = [m.starts_at.astimezone(NY) for m in meetings]
@@ -107,7 +109,7 @@ def test_second_thursday_of_each_month_october_to_may_makes_eight_sessions_at_3p
 def test_a_weekly_series_across_the_november_dst_change_stays_at_3pm_new_york_time(session, world):
     rec = Recurrence(frequency=Frequency.weekly, start_date=dt.date(2024, 10, 24), end_date=dt.date(2024, 11, 14),
                      start_time=dt.time(15, 0), duration_minutes=90, weekday=3)
-    cs.create_series(session, world.people["Lena"], world.program, None, details(), rec)
+    writes.create_series(session, acting(session, world.people["Lena"]), None, details(), rec)
     meetings = session.scalars(select(Meeting).order_by(Meeting.starts_at)).all()
     assert [m.starts_at.astimezone(NY).strftime("%m-%d %H:%M %Z") for m in meetings] == \
         ["10-24 15:00 EDT", "10-31 15:00 EDT", "11-07 15:00 EST", "11-14 15:00 EST"]
@@ -119,24 +121,24 @@ def test_a_weekly_series_across_the_november_dst_change_stays_at_3pm_new_york_ti
 def test_a_monthly_by_date_series_skips_months_without_that_day(session, world):
     rec = Recurrence(frequency=Frequency.monthly_date, start_date=dt.date(2025, 1, 1), end_date=dt.date(2025, 4, 30),
                      start_time=dt.time(9, 0), duration_minutes=60, day_of_month=31)
-    pairs = cs.expand_recurrence(rec, NY)
+    pairs = writes.expand_recurrence(rec, NY)
     assert [s.astimezone(NY).date() for s, _ in pairs] == [dt.date(2025, 1, 31), dt.date(2025, 3, 31)]
 
 
 def test_a_recurrence_that_yields_no_dates_is_refused_and_nothing_is_saved(session, world):
     rec = second_thursdays(start=dt.date(2024, 10, 11), end=dt.date(2024, 11, 13))   # between two second Thursdays
-    with pytest.raises(CalendarInputError, match="no dates"):
-        cs.create_series(session, world.people["Lena"], world.program, None, details(), rec)
-    with pytest.raises(CalendarInputError, match="before the first date"):
-        cs.create_series(session, world.people["Lena"], world.program, None, details(),
-                         second_thursdays(start=dt.date(2025, 1, 1), end=dt.date(2024, 1, 1)))
+    with pytest.raises(InvalidInput, match="no dates"):
+        writes.create_series(session, acting(session, world.people["Lena"]), None, details(), rec)
+    with pytest.raises(InvalidInput, match="before the first date"):
+        writes.create_series(session, acting(session, world.people["Lena"]), None, details(),
+                             second_thursdays(start=dt.date(2025, 1, 1), end=dt.date(2024, 1, 1)))
     assert count_meetings(session) == 0
     assert session.scalar(select(func.count(MeetingSeries.id))) == 0
 
 
 def _series(session, world):
-    series = cs.create_series(session, world.people["Lena"], world.program, world.cohorts["Literacy"],
-                              details(), second_thursdays())
+    series, _ = writes.create_series(session, acting(session, world.people["Lena"]), world.cohorts["Literacy"],
+                                     details(), second_thursdays())
     return series, session.scalars(select(Meeting).where(Meeting.series_id == series.id)
                                    .order_by(Meeting.starts_at)).all()
 
@@ -144,8 +146,9 @@ def _series(session, world):
 def test_editing_one_session_detaches_it_from_its_series(session, world):
     series, meetings = _series(session, world)
     third = meetings[2]
-    cs.update_meeting(session, world.people["Fay"], third, details("Holiday call", agenda="Bring cocoa"),
-                      dt.date(2024, 12, 19), dt.time(16, 0), dt.time(17, 0), Scope.one)
+    writes.update_meeting(session, acting(session, world.people["Fay"]), third,
+                          details("Holiday call", agenda="Bring cocoa"), dt.date(2024, 12, 19), dt.time(16, 0),
+                          dt.time(17, 0), Scope.one)
     assert third.series_id is None and third.title == "Holiday call"
     assert third.starts_at.astimezone(NY) == dt.datetime(2024, 12, 19, 16, 0, tzinfo=NY)
     others = session.scalars(select(Meeting).where(Meeting.series_id == series.id)).all()
@@ -155,8 +158,9 @@ def test_editing_one_session_detaches_it_from_its_series(session, world):
 def test_editing_this_and_later_sessions_changes_only_those_of_the_series(session, world):
     series, meetings = _series(session, world)
     start_of_fourth = meetings[3].starts_at.astimezone(NY).date()
-    changed = cs.update_meeting(session, world.people["Lena"], meetings[3], details("Call (new time)"),
-                                start_of_fourth, dt.time(16, 0), dt.time(17, 0), Scope.future)
+    changed = writes.update_meeting(session, acting(session, world.people["Lena"]), meetings[3],
+                                    details("Call (new time)"), start_of_fourth, dt.time(16, 0), dt.time(17, 0),
+                                    Scope.future)
     assert len(changed) == 5
     titles = [m.title for m in session.scalars(select(Meeting).order_by(Meeting.starts_at))]
     assert titles == ["Monthly call"] * 3 + ["Call (new time)"] * 5
@@ -169,19 +173,19 @@ def test_editing_this_and_later_sessions_changes_only_those_of_the_series(sessio
 def test_cancelling_all_sessions_of_a_series_marks_each_one(session, world):
     series, meetings = _series(session, world)
     day = meetings[0].starts_at.astimezone(NY).date()
-    cs.update_meeting(session, world.people["Lena"], meetings[0], details(cancelled=True), day,
-                      dt.time(15, 0), dt.time(16, 30), Scope.all)
+    writes.update_meeting(session, acting(session, world.people["Lena"]), meetings[0], details(cancelled=True), day,
+                          dt.time(15, 0), dt.time(16, 30), Scope.all)
     assert all(m.cancelled for m in session.scalars(select(Meeting)))
     assert all(m.series_id == series.id for m in session.scalars(select(Meeting)))
 
 
 def test_deleting_one_or_all_sessions_of_a_series(session, world):
     series, meetings = _series(session, world)
-    assert cs.delete_meeting(session, world.people["Fay"], meetings[0], Scope.one) == 1
+    assert writes.delete_meeting(session, acting(session, world.people["Fay"]), meetings[0], Scope.one) == 1
     assert count_meetings(session) == 7
-    assert cs.delete_meeting(session, world.people["Fay"], meetings[5], Scope.future) == 3
+    assert writes.delete_meeting(session, acting(session, world.people["Fay"]), meetings[5], Scope.future) == 3
     assert count_meetings(session) == 4
-    assert cs.delete_meeting(session, world.people["Fay"], meetings[1], Scope.all) == 4
+    assert writes.delete_meeting(session, acting(session, world.people["Fay"]), meetings[1], Scope.all) == 4
     assert count_meetings(session) == 0
     assert session.get(MeetingSeries, series.id) is None
 
@@ -193,24 +197,24 @@ def test_participants_cannot_create_sessions_and_facilitators_only_for_their_coh
     literacy, math = world.cohorts["Literacy"], world.cohorts["Math"]
     args = (details(), dt.date(2024, 10, 10), dt.time(15, 0), dt.time(16, 0))
     with pytest.raises(Forbidden):
-        cs.create_meeting(session, pat, world.program, literacy, *args)
+        writes.create_meeting(session, acting(session, pat), literacy, *args)
     with pytest.raises(Forbidden):
-        cs.create_meeting(session, fay, world.program, math, *args)
+        writes.create_meeting(session, acting(session, fay), math, *args)
     with pytest.raises(Forbidden, match="whole program"):
-        cs.create_meeting(session, fay, world.program, None, *args)
-    cs.create_meeting(session, fay, world.program, literacy, *args)
-    cs.create_meeting(session, world.people["Lena"], world.program, math, *args)
+        writes.create_meeting(session, acting(session, fay), None, *args)
+    writes.create_meeting(session, acting(session, fay), literacy, *args)
+    writes.create_meeting(session, acting(session, world.people["Lena"]), math, *args)
     assert count_meetings(session) == 2
 
 
 def test_a_facilitator_cannot_edit_or_delete_another_cohorts_session(session, world):
-    math_call = cs.create_meeting(session, world.people["Lena"], world.program, world.cohorts["Math"], details(),
-                                  dt.date(2024, 10, 10), dt.time(15, 0), dt.time(16, 0))
+    math_call = writes.create_meeting(session, acting(session, world.people["Lena"]), world.cohorts["Math"], details(),
+                                      dt.date(2024, 10, 10), dt.time(15, 0), dt.time(16, 0))
     with pytest.raises(Forbidden):
-        cs.update_meeting(session, world.people["Fay"], math_call, details("Mine now"), dt.date(2024, 10, 10),
-                          dt.time(15, 0), dt.time(16, 0))
+        writes.update_meeting(session, acting(session, world.people["Fay"]), math_call, details("Mine now"),
+                              dt.date(2024, 10, 10), dt.time(15, 0), dt.time(16, 0))
     with pytest.raises(Forbidden):
-        cs.delete_meeting(session, world.people["Pat"], math_call)
+        writes.delete_meeting(session, acting(session, world.people["Pat"]), math_call)
     assert math_call.title == "Monthly call" and count_meetings(session) == 1
 
 
@@ -219,8 +223,8 @@ def _three_sessions(session, world):
     made = {}
     for name, cohort in (("Program kick-off", None), ("Literacy call", world.cohorts["Literacy"]),
                          ("Math call", world.cohorts["Math"])):
-        made[name] = cs.create_meeting(session, lena, world.program, cohort, details(name), dt.date(2024, 10, 10),
-                                       dt.time(15, 0), dt.time(16, 0))
+        made[name] = writes.create_meeting(session, acting(session, lena), cohort, details(name), dt.date(2024, 10, 10),
+                                           dt.time(15, 0), dt.time(16, 0))
     return made
 
 
@@ -228,7 +232,7 @@ def test_each_person_sees_program_sessions_and_their_own_cohorts(session, world)
     _three_sessions(session, world)
 
     def titles(name):
-        return {m.title for m in cs.list_meetings(session, world.program, world.people[name])}
+        return {m.title for m in queries.list_meetings(session, acting(session, world.people[name]))}
 
     assert titles("Pat") == {"Program kick-off", "Literacy call"}
     assert titles("Quinn") == {"Program kick-off", "Math call"}
@@ -240,14 +244,15 @@ def test_each_person_sees_program_sessions_and_their_own_cohorts(session, world)
 def test_a_session_of_another_cohort_or_course_is_not_found(session, world):
     made = _three_sessions(session, world)
     with pytest.raises(NotFound):
-        cs.get_meeting(session, world.people["Pat"], made["Math call"].id)
+        queries.get_meeting(session, acting(session, world.people["Pat"]), made["Math call"].id)
     other = make_world(session, context="course-b")
     stranger = other.person("Lena B", CourseRole.facilitator)
     with pytest.raises(NotFound):
-        cs.get_meeting(session, stranger, made["Program kick-off"].id)
+        queries.get_meeting(session, acting(session, stranger), made["Program kick-off"].id)
     with pytest.raises(NotFound):
-        cs.list_meetings(session, world.program, stranger)
-    assert cs.get_meeting(session, world.people["Pat"], made["Literacy call"].id).title == "Literacy call"
+        queries.list_meetings(session, access_for(session, stranger, world.program))
+    literacy_call = queries.get_meeting(session, acting(session, world.people["Pat"]), made["Literacy call"].id)
+    assert literacy_call.title == "Literacy call"
 
 
 def test_a_withdrawn_participant_no_longer_sees_their_old_cohorts_sessions(session, world):
@@ -257,7 +262,8 @@ def test_a_withdrawn_participant_no_longer_sees_their_old_cohorts_sessions(sessi
     seat = session.scalar(select(CohortMember).where(CohortMember.membership_id == world.people["Pat"].id))
     seat.status = SeatStatus.withdrawn
     session.flush()
-    assert {m.title for m in cs.list_meetings(session, world.program, world.people["Pat"])} == {"Program kick-off"}
+    pat = acting(session, world.people["Pat"])
+    assert {m.title for m in queries.list_meetings(session, pat)} == {"Program kick-off"}
 
 
 def test_listing_sessions_costs_the_same_queries_for_three_or_thirty(session, world, app):
@@ -265,12 +271,13 @@ def test_listing_sessions_costs_the_same_queries_for_three_or_thirty(session, wo
 
     from lti_tool.db import db
 
-    def queries(n_extra):
+    def listing_cost(n_extra):
         for i in range(n_extra):
-            cs.create_meeting(session, world.people["Lena"], world.program,
-                              [None, world.cohorts["Literacy"], world.cohorts["Math"]][i % 3], details(f"S{i}"),
-                              dt.date(2024, 10, 1) + dt.timedelta(days=i), dt.time(15, 0), dt.time(16, 0))
+            writes.create_meeting(session, acting(session, world.people["Lena"]),
+                                  [None, world.cohorts["Literacy"], world.cohorts["Math"]][i % 3], details(f"S{i}"),
+                                  dt.date(2024, 10, 1) + dt.timedelta(days=i), dt.time(15, 0), dt.time(16, 0))
         session.expire_all()
+        pat = acting(session, world.people["Pat"])
         count = 0
 
         def _count(*_a, **_k):
@@ -280,14 +287,14 @@ def test_listing_sessions_costs_the_same_queries_for_three_or_thirty(session, wo
         engine = db.engine_for(app)
         event.listen(engine, "before_cursor_execute", _count)
         try:
-            meetings = cs.list_meetings(session, world.program, world.people["Pat"])
+            meetings = queries.list_meetings(session, pat)
             [m.cohort.name if m.cohort else "" for m in meetings]
         finally:
             event.remove(engine, "before_cursor_execute", _count)
         return count, len(meetings)
 
-    few, n_few = queries(3)
-    many, n_many = queries(27)
+    few, n_few = listing_cost(3)
+    many, n_many = listing_cost(27)
     assert n_many > n_few and many == few
 
 
@@ -295,15 +302,15 @@ def test_listing_sessions_costs_the_same_queries_for_three_or_thirty(session, wo
 
 def test_the_timeline_lists_milestones_and_sessions_in_date_order(session, world):
     lena = world.people["Lena"]
-    cs.create_milestone(session, lena, world.program, MilestoneKind.signup_deadline, "Participant Sign-up Deadline",
-                        dt.date(2022, 10, 3), "Last chance to sign up!")
-    cs.create_milestone(session, lena, world.program, MilestoneKind.proposal_deadline, "",
-                        dt.date(2022, 5, 6))
-    cs.create_meeting(session, lena, world.program, None, details("CoP Year 4 Kickoff", MeetingKind.kickoff),
-                      dt.date(2022, 10, 12), dt.time(15, 0), dt.time(16, 30))
-    cs.create_meeting(session, lena, world.program, world.cohorts["Math"], details("Math only"),
-                      dt.date(2022, 11, 10), dt.time(15, 0), dt.time(16, 30))
-    entries = cs.timeline(session, world.program, world.people["Pat"])
+    writes.create_milestone(session, acting(session, lena), MilestoneKind.signup_deadline,
+                            "Participant Sign-up Deadline", dt.date(2022, 10, 3), "Last chance to sign up!")
+    writes.create_milestone(session, acting(session, lena), MilestoneKind.proposal_deadline, "",
+                            dt.date(2022, 5, 6))
+    writes.create_meeting(session, acting(session, lena), None, details("CoP Year 4 Kickoff", MeetingKind.kickoff),
+                          dt.date(2022, 10, 12), dt.time(15, 0), dt.time(16, 30))
+    writes.create_meeting(session, acting(session, lena), world.cohorts["Math"], details("Math only"),
+                          dt.date(2022, 11, 10), dt.time(15, 0), dt.time(16, 30))
+    entries = queries.timeline(session, acting(session, world.people["Pat"]))
     assert [e.title for e in entries] == ["Facilitator proposal deadline", "Participant Sign-up Deadline",
                                           "CoP Year 4 Kickoff"]
     assert entries[1].note == "Last chance to sign up!" and entries[2].meeting is not None
@@ -311,14 +318,14 @@ def test_the_timeline_lists_milestones_and_sessions_in_date_order(session, world
 
 def test_only_leads_change_milestones(session, world):
     with pytest.raises(Forbidden):
-        cs.create_milestone(session, world.people["Fay"], world.program, MilestoneKind.orientation, "Orientation",
-                            dt.date(2022, 8, 16))
-    m = cs.create_milestone(session, world.people["Lena"], world.program, MilestoneKind.orientation,
-                            "Facilitator Virtual Orientation #1", dt.date(2022, 8, 16))
+        writes.create_milestone(session, acting(session, world.people["Fay"]), MilestoneKind.orientation, "Orientation",
+                                dt.date(2022, 8, 16))
+    m = writes.create_milestone(session, acting(session, world.people["Lena"]), MilestoneKind.orientation,
+                                "Facilitator Virtual Orientation #1", dt.date(2022, 8, 16))
     with pytest.raises(Forbidden):
-        cs.delete_milestone(session, world.people["Pat"], m)
-    cs.update_milestone(session, world.people["Lena"], m, MilestoneKind.orientation, "Orientation #1",
-                        dt.date(2022, 8, 17), "Virtual")
+        writes.delete_milestone(session, acting(session, world.people["Pat"]), m)
+    writes.update_milestone(session, acting(session, world.people["Lena"]), m, MilestoneKind.orientation,
+                            "Orientation #1", dt.date(2022, 8, 17), "Virtual")
     assert (m.title, m.on_date) == ("Orientation #1", dt.date(2022, 8, 17))
 
 
@@ -336,10 +343,10 @@ def test_a_feed_token_shows_the_persons_sessions_and_stops_when_revoked(session,
     made["Program kick-off"].agenda = "Welcome\nIntroductions"
     session.flush()
     pat = world.people["Pat"]
-    token = cs.feed_token(session, pat, create=True)
-    assert cs.feed_token(session, pat, create=True).id == token.id
-    membership, program, meetings = cs.feed_for_token(session, token.token)
-    body = cs.meetings_to_ical(meetings, program, host="cop.example.edu", name=program.title)
+    token = writes.issue_feed_token(session, pat)
+    assert writes.issue_feed_token(session, pat).id == token.id
+    owner, meetings = formats.feed_for_token(session, token.token)
+    body = formats.meetings_to_ical(meetings, owner.program, host="cop.example.edu", name=owner.program.title)
     events = _events(body)
     assert set(events) == {"Program kick-off", "Cancelled: Literacy call — Literacy"}
     kick = events["Program kick-off"]
@@ -351,12 +358,12 @@ def test_a_feed_token_shows_the_persons_sessions_and_stops_when_revoked(session,
     assert str(events["Cancelled: Literacy call — Literacy"]["status"]) == "CANCELLED"
     assert b"BEGIN:VTIMEZONE" in body and b"TZID:America/New_York" in body
 
-    cs.revoke_feed_token(session, pat)
+    writes.revoke_feed_token(session, pat)
     with pytest.raises(NotFound):
-        cs.feed_for_token(session, token.token)
-    new = cs.regenerate_feed_token(session, pat)
+        formats.feed_for_token(session, token.token)
+    new = writes.regenerate_feed_token(session, pat)
     assert new.token != token.token
-    assert cs.feed_for_token(session, new.token)[0].id == pat.id
+    assert formats.feed_for_token(session, new.token)[0].id == pat.id
     assert session.scalar(select(func.count(CalendarToken.id))) == 2
 
 
@@ -364,10 +371,39 @@ def test_feeds_of_facilitators_and_leads_cover_their_cohorts(session, world):
     _three_sessions(session, world)
     titles = {}
     for name in ("Fay", "Lena", "Quinn"):
-        tok = cs.feed_token(session, world.people[name], create=True)
-        titles[name] = {m.title for m in cs.feed_for_token(session, tok.token)[2]}
+        tok = writes.issue_feed_token(session, world.people[name])
+        titles[name] = {m.title for m in formats.feed_for_token(session, tok.token)[1]}
     assert titles == {"Fay": {"Program kick-off", "Literacy call"},
                       "Lena": {"Program kick-off", "Literacy call", "Math call"},
                       "Quinn": {"Program kick-off", "Math call"}}
     with pytest.raises(NotFound):
-        cs.feed_for_token(session, "not-a-token")
+        formats.feed_for_token(session, "not-a-token")
+
+
+def test_a_participant_named_facilitator_schedules_their_cohorts_sessions_only(session, world):
+    """Issue 11, point 1: an LMS Learner named on Literacy (as an accepted proposal names its proposer) adds,
+    changes and cancels Literacy's sessions, sees them in their feed, and gets the participant's answer for
+    Math and for the whole program."""
+    from lti_tool.programs.models import CohortFacilitator
+
+    peer = world.person("Petra")
+    session.add(CohortFacilitator(cohort_id=world.cohorts["Literacy"].id, membership_id=peer.id))
+    session.flush()
+    args = (details(), dt.date(2024, 10, 10), dt.time(15, 0), dt.time(16, 0))
+    mine = writes.create_meeting(session, acting(session, peer), world.cohorts["Literacy"], *args)
+    writes.update_meeting(session, acting(session, peer), mine, details("Moved", cancelled=True),
+                          dt.date(2024, 10, 11), dt.time(15, 0), dt.time(16, 0))
+    assert mine.cancelled and mine.title == "Moved"
+    math = writes.create_meeting(session, acting(session, world.people["Lena"]), world.cohorts["Math"], *args)
+    everyone = writes.create_meeting(session, acting(session, world.people["Lena"]), None, *args)
+    for attempt in (lambda: writes.create_meeting(session, acting(session, peer), world.cohorts["Math"], *args),
+                    lambda: writes.create_meeting(session, acting(session, peer), None, *args),
+                    lambda: writes.update_meeting(session, acting(session, peer), everyone, details(), *args[1:]),
+                    lambda: writes.delete_meeting(session, acting(session, peer), math)):
+        with pytest.raises(Forbidden):
+            attempt()
+    with pytest.raises(NotFound):
+        queries.get_meeting(session, acting(session, peer), math.id)
+    feed = formats.feed_for_token(session, writes.issue_feed_token(session, peer).token)[1]
+    assert {m.title for m in feed} == {"Moved", "Monthly call"}
+    assert writes.delete_meeting(session, acting(session, peer), mine) == 1

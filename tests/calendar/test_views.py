@@ -11,11 +11,12 @@ import pytest
 import requests
 from sqlalchemy import event, func, select
 
-from lti_tool.calendar import services as cs
+from lti_tool.calendar import writes
 from lti_tool.calendar.models import CalendarToken, Meeting, MeetingKind
 from lti_tool.db import db
 from lti_tool.lti.models import Membership, User
 from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
+from tests.calendar.conftest import acting
 
 NY = ZoneInfo("America/New_York")
 
@@ -63,12 +64,11 @@ class Setup:
     def add(self, title, cohort_id=None, day=dt.date(2030, 10, 10), **kw) -> int:
         with self.app.app_context():
             s = db.session
-            program = s.get(Program, self.program_id)
             lead = s.get(Membership, self.memberships["demo-facilitator-1"])
             cohort = s.get(Cohort, cohort_id) if cohort_id else None
-            meeting = cs.create_meeting(s, lead, program, cohort,
-                                        cs.SessionDetails(kind=kw.pop("kind", MeetingKind.virtual), title=title, **kw),
-                                        day, dt.time(15, 0), dt.time(16, 30))
+            details = writes.SessionDetails(kind=kw.pop("kind", MeetingKind.virtual), title=title, **kw)
+            meeting = writes.create_meeting(s, acting(s, lead), cohort, details, day, dt.time(15, 0),
+                                            dt.time(16, 30))
             s.commit()
             return meeting.id
 
@@ -130,8 +130,8 @@ def test_an_unknown_time_zone_is_refused_and_a_known_one_shows_times_in_both_zon
     assert bad.status_code == 400 and "is not a time zone we know" in bad.text
     ok = setup.pat.submit(setup.pat.get(setup.base + "/timezone"), timezone="America/Los_Angeles")
     assert ok.status_code == 200
-    assert ('<span class="cal-t">Thu 10 Oct, 3:00–4:30 pm EDT</span> '
-            '<span class="cal-t">(12:00–1:30 pm PDT your time)</span>') in ok.text
+    assert ('<span class="app-t">Thu 10 Oct, 3:00–4:30 pm EDT</span> '
+            '<span class="app-t">(12:00–1:30 pm PDT your time)</span>') in ok.text
 
 
 def test_participants_cannot_manage_sessions(setup, app):
@@ -300,3 +300,48 @@ def test_a_lead_deletes_a_milestone_from_the_timeline(setup, app):
     done = setup.lead.submit(timeline, index=0)                       # the milestone's Delete button
     assert done.status_code == 200 and "was deleted" in done.text
     assert "Nothing on the timeline yet" in done.text
+
+
+def test_a_participant_named_facilitator_of_a_cohort_manages_its_sessions_and_no_others(setup, app, lti):
+    """Issue 11, point 1: an LMS Learner named on a cohort (as an accepted proposal names its proposer) gets the
+    manager's answer for that cohort's sessions, and the participant's for every other."""
+    peer = lti("demo-participant-3")
+    with app.app_context():
+        db.session.add(CohortFacilitator(cohort_id=setup.literacy,
+                                         membership_id=membership_of("demo-participant-3", setup.course_id).id))
+        db.session.commit()
+    mine, theirs, everyone = setup.add("Literacy call", setup.literacy), setup.add("Math call", setup.math), \
+        setup.add("Kick-off", kind=MeetingKind.kickoff)
+    index = peer.get(setup.base + "/")
+    assert index.status_code == 200 and "Add one session" in index.text and "Add recurring sessions" in index.text
+    assert f"/sessions/{mine}/edit" in index.text and f"/sessions/{everyone}/edit" not in index.text
+    assert "Math call" not in index.text
+
+    form = peer.get(setup.base + "/sessions/new")
+    assert form.status_code == 200
+    assert f'value="{setup.literacy}"' in form.text and f'value="{setup.math}"' not in form.text
+    assert "The whole program" not in form.text
+    fields = dict(kind="virtual", title="Peer session", day="2030-11-07", start_time="15:00", end_time="16:00",
+                  meeting_url="", location="", agenda="")
+    refused = peer.submit(form, cohort_id=str(setup.math), **fields)
+    assert refused.status_code == 400 and meeting_count(app) == 3
+    added = peer.submit(form, cohort_id=str(setup.literacy), **fields)
+    assert added.status_code == 200 and "was added" in added.text and meeting_count(app) == 4
+    assert peer.get(setup.base + "/series/new").status_code == 200
+
+    shown = peer.get(f"{setup.base}/sessions/{mine}")
+    assert f"/sessions/{mine}/edit" in shown.text and f"/sessions/{mine}/delete" in shown.text
+    cancelled = peer.submit(peer.get(f"{setup.base}/sessions/{mine}/edit"), kind="virtual", title="Literacy call",
+                            cancelled="y")
+    assert cancelled.status_code == 200 and "Cancelled:" in cancelled.text
+    with app.app_context():
+        assert db.session.get(Meeting, mine).cancelled is True
+
+    # Another cohort's session stays out of sight; a program-wide one is seen, not managed.
+    assert peer.get(f"{setup.base}/sessions/{theirs}").status_code == 404
+    assert peer.get(f"{setup.base}/sessions/{theirs}/edit").status_code == 404
+    assert peer.get(f"{setup.base}/sessions/{everyone}/edit").status_code == 403
+    assert peer.get(f"{setup.base}/sessions/{everyone}/delete").status_code == 403
+    assert peer.get(setup.base + "/milestones/new").status_code == 403
+    deleted = peer.submit(peer.get(f"{setup.base}/sessions/{mine}/delete"), scope="one")
+    assert deleted.status_code == 200 and "was deleted" in deleted.text and meeting_count(app) == 3

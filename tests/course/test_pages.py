@@ -103,3 +103,16 @@ def test_the_page_role_is_checked_on_the_access(page_app):
     assert sam_client.get(f"/c/{ids[0]}/t/manager").status_code == 403
     assert sam_client.get(f"/c/{ids[0]}/t/any").status_code == 200
     assert sam_client.get(f"/c/{ids[0] + 1}/t/any").status_code == 403, "not a member of that course"
+
+
+def test_a_staff_members_first_visit_to_a_page_without_first_visit_steps_keeps_the_program(page_app):
+    """ensure_program flushes the program it makes: the loader must commit it even with nothing left pending."""
+    with page_app.app_context():
+        w = make_world(db.session)
+        db.session.delete(w.program)
+        staff = w.person("Staff", CourseRole.facilitator)
+        db.session.commit()
+        staff, course_id = staff.user_id, w.course.id
+    assert _client(page_app, staff).get(f"/c/{course_id}/t/lead").text == "lead"
+    with page_app.app_context():
+        assert db.session.scalar(select(Program.id).where(Program.course_id == course_id)) is not None

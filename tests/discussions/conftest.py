@@ -6,7 +6,6 @@ import datetime as dt
 
 import pytest
 
-from lti_tool.course.access import Access, access_for
 from lti_tool.discussions import permissions as p, writes as w
 from lti_tool.discussions.models import PostFirst
 from lti_tool.lti.models import CourseRole
@@ -19,9 +18,6 @@ TODAY = dt.date(2026, 10, 7)
 class World(BaseWorld):
     def viewer(self, name: str, cohort: str = "Literacy") -> p.Viewer:
         return p.viewer_for(self.session, self.people[name], self.cohorts[cohort])
-
-    def access(self, name: str) -> Access:
-        return access_for(self.session, self.people[name], self.program)
 
 
 def make_world(session, context: str = "course-a") -> World:

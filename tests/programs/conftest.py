@@ -7,10 +7,11 @@ import datetime as dt
 import pytest
 
 from lti_tool.lti.models import Membership
-from lti_tool.programs import services
-from tests.factories import World, make_world
+from lti_tool.programs import writes
+from tests.factories import World, acting, make_world
 
 NOW = dt.datetime(2026, 9, 15, 16, 0, tzinfo=dt.timezone.utc)
+__all__ = ["NOW", "acting", "course_world", "make_cohort", "make_program"]
 
 
 def course_world(session) -> World:
@@ -23,7 +24,7 @@ def world(session) -> World:
 
 
 def make_program(session, lead: Membership):
-    program = services.ensure_program(session, lead)
+    program = writes.ensure_program(session, lead)
     program.timezone = "America/New_York"
     session.flush()
     return program
@@ -31,5 +32,5 @@ def make_program(session, lead: Membership):
 
 def make_cohort(session, lead: Membership, program, name: str = "Principals", capacity: int = 20,
                 mode: str = "open", facilitators: list[Membership] | None = None, **kw):
-    return services.create_cohort(session, lead, program, name=name, capacity=capacity, signup_mode=mode,
-                                  facilitator_ids=[m.id for m in (facilitators or [lead])], **kw)
+    return writes.create_cohort(session, acting(session, lead), name=name, capacity=capacity, signup_mode=mode,
+                                facilitator_ids=[m.id for m in (facilitators or [lead])], **kw)

@@ -6,25 +6,24 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from lti_tool.errors import Conflict, Forbidden
+from lti_tool.errors import Conflict, Forbidden, InvalidInput
 from lti_tool.lti.models import CourseRole
-from lti_tool.programs import services
+from lti_tool.programs import queries, writes
 from lti_tool.programs.models import (Application, ApplicationStatus, Cohort, ProposalStatus, SeatStatus,
                                       SmallGroup)
-from lti_tool.programs.services import InvalidInput
-from tests.programs.conftest import NOW, make_cohort, make_program
+from tests.programs.conftest import NOW, acting, make_cohort, make_program
 
 
 @pytest.fixture
 def setup(session, world):
     lead = world.lead()
     program = make_program(session, lead)
-    services.update_program(session, lead, program, title="CoP", timezone="America/New_York", leads=[lead.id])
+    writes.update_program(session, acting(session, lead), title="CoP", timezone="America/New_York", leads=[lead.id])
     fac = world.person("Fay Facilitator", CourseRole.facilitator)
     cohort = make_cohort(session, lead, program, name="Equity leads", mode="application", capacity=1,
                          facilitators=[fac])
-    services.set_questions(session, lead, cohort, [("Why do you want to join?", True),
-                                                   ("Anything else?", False)])
+    writes.set_questions(session, acting(session, lead), cohort, [("Why do you want to join?", True),
+                                                                  ("Anything else?", False)])
     return lead, fac, program, cohort
 
 
@@ -34,10 +33,10 @@ def test_lead_sets_questions_and_replaces_them(session, setup):
     lead, fac, program, cohort = setup
     assert [(q.prompt, q.required) for q in cohort.questions] == [("Why do you want to join?", True),
                                                                   ("Anything else?", False)]
-    services.set_questions(session, lead, cohort, [("Your role?", True)])
+    writes.set_questions(session, acting(session, lead), cohort, [("Your role?", True)])
     assert [q.prompt for q in cohort.questions] == ["Your role?"]
     with pytest.raises(Forbidden):
-        services.set_questions(session, fac, cohort, [("Sneaky?", True)])
+        writes.set_questions(session, acting(session, fac), cohort, [("Sneaky?", True)])
 
 
 def test_missing_required_answer_is_refused_and_no_application_is_stored(session, world, setup):
@@ -45,7 +44,7 @@ def test_missing_required_answer_is_refused_and_no_application_is_stored(session
     pat = world.person("Pat")
     q1, q2 = cohort.questions
     with pytest.raises(InvalidInput, match="required") as err:
-        services.submit_application(session, pat, cohort, {q1.id: "  ", q2.id: "hello"}, now=NOW)
+        writes.submit_application(session, acting(session, pat), cohort, {q1.id: "  ", q2.id: "hello"}, now=NOW)
     assert err.value.field == f"q{q1.id}"
     assert session.scalars(select(Application)).all() == []
 
@@ -55,31 +54,32 @@ def test_application_is_reviewed_accepted_gives_a_seat_and_the_applicant_sees_st
     lead, fac, program, cohort = setup
     pat, sam = world.participants(2)
     q1, q2 = cohort.questions
-    app_pat = services.submit_application(session, pat, cohort, {q1.id: "To learn"}, now=NOW)
-    app_sam = services.submit_application(session, sam, cohort, {q1.id: "To share"}, now=NOW)
+    app_pat = writes.submit_application(session, acting(session, pat), cohort, {q1.id: "To learn"}, now=NOW)
+    app_sam = writes.submit_application(session, acting(session, sam), cohort, {q1.id: "To share"}, now=NOW)
     with pytest.raises(Conflict):
-        services.submit_application(session, pat, cohort, {q1.id: "Again"}, now=NOW)
-    services.review_application(session, fac, app_pat, "accept", "Welcome!")
-    assert services.seat_of(session, cohort, pat).status is SeatStatus.active
-    seen = services.get_application(session, pat, app_pat.id)
+        writes.submit_application(session, acting(session, pat), cohort, {q1.id: "Again"}, now=NOW)
+    writes.review_application(session, acting(session, fac), app_pat, "accept", "Welcome!")
+    assert queries.seat_of(session, cohort, pat).status is SeatStatus.active
+    seen = queries.get_application(session, acting(session, pat), app_pat.id)
     assert (seen.status, seen.review_note) == (ApplicationStatus.accepted, "Welcome!")
     # The cohort is full: accepting another is refused, wait-listing works.
     with pytest.raises(InvalidInput, match="full"):
-        services.review_application(session, fac, app_sam, "accept")
-    services.review_application(session, fac, app_sam, "waitlist", "We will let you know")
-    assert services.seat_of(session, cohort, sam).status is SeatStatus.waitlisted
+        writes.review_application(session, acting(session, fac), app_sam, "accept")
+    writes.review_application(session, acting(session, fac), app_sam, "waitlist", "We will let you know")
+    assert queries.seat_of(session, cohort, sam).status is SeatStatus.waitlisted
     # When pat withdraws, the wait-listed applicant gets the seat and their application reads accepted.
-    services.withdraw(session, pat, cohort)
-    assert services.seat_of(session, cohort, sam).status is SeatStatus.active
+    writes.withdraw(session, acting(session, pat), cohort)
+    assert queries.seat_of(session, cohort, sam).status is SeatStatus.active
     assert app_sam.status is ApplicationStatus.accepted
 
 
 def test_declined_application_gets_no_seat(session, world, setup):
     lead, fac, program, cohort = setup
     pat = world.person("Pat")
-    application = services.submit_application(session, pat, cohort, {cohort.questions[0].id: "x"}, now=NOW)
-    services.review_application(session, lead, application, "decline", "Not this year")
-    assert services.seat_of(session, cohort, pat) is None
+    application = writes.submit_application(session, acting(session, pat), cohort, {cohort.questions[0].id: "x"},
+                                            now=NOW)
+    writes.review_application(session, acting(session, lead), application, "decline", "Not this year")
+    assert queries.seat_of(session, cohort, pat) is None
     assert application.status is ApplicationStatus.declined and application.review_note == "Not this year"
 
 
@@ -88,25 +88,27 @@ def test_application_answers_are_seen_only_by_the_applicant_and_the_cohorts_revi
     pat, nosy = world.participants(2)
     other_fac = world.person("Other Facilitator", CourseRole.facilitator)
     make_cohort(session, lead, program, name="Other", facilitators=[other_fac])
-    application = services.submit_application(session, pat, cohort, {cohort.questions[0].id: "secret"}, now=NOW)
+    application = writes.submit_application(session, acting(session, pat), cohort,
+                                            {cohort.questions[0].id: "secret"}, now=NOW)
     for viewer in (pat, fac, lead):
-        assert services.get_application(session, viewer, application.id).answers
+        assert queries.get_application(session, acting(session, viewer), application.id).answers
     for viewer in (nosy, other_fac):
         with pytest.raises(Forbidden):
-            services.get_application(session, viewer, application.id)
+            queries.get_application(session, acting(session, viewer), application.id)
     with pytest.raises(Forbidden):
-        services.list_applications(session, other_fac, cohort)
+        queries.list_applications(session, acting(session, other_fac), cohort)
     with pytest.raises(Forbidden):
-        services.review_application(session, other_fac, application, "accept")
+        writes.review_application(session, acting(session, other_fac), application, "accept")
 
 
 def test_application_after_the_window_closed_is_refused(session, world, setup):
     lead, fac, program, cohort = setup
-    services.update_cohort(session, lead, cohort, name=cohort.name, kind="topic", description="", capacity=1,
-                           signup_mode="application", signup_opens_at=None,
-                           signup_closes_at=dt.datetime(2026, 9, 1, 12, 0), facilitator_ids=[fac.id])
+    writes.update_cohort(session, acting(session, lead), cohort, name=cohort.name, kind="topic", description="",
+                         capacity=1, signup_mode="application", signup_opens_at=None,
+                         signup_closes_at=dt.datetime(2026, 9, 1, 12, 0), facilitator_ids=[fac.id])
     with pytest.raises(InvalidInput, match="closed"):
-        services.submit_application(session, world.person("Late"), cohort, {cohort.questions[0].id: "x"}, now=NOW)
+        writes.submit_application(session, acting(session, world.person("Late")), cohort,
+                                  {cohort.questions[0].id: "x"}, now=NOW)
 
 
 # -- small groups --------------------------------------------------------------------------------------------
@@ -116,7 +118,7 @@ def test_application_after_the_window_closed_is_refused(session, world, setup):
     (0, 3, []),
 ])
 def test_balanced_sizes_differ_by_at_most_one(n, size, expected):
-    sizes = services.balanced_sizes(n, size)
+    sizes = writes.balanced_sizes(n, size)
     assert sizes == expected
     assert sum(sizes) == n
     assert not sizes or max(sizes) - min(sizes) <= 1
@@ -128,12 +130,12 @@ def test_groups_are_generated_balanced_and_regenerating_replaces_them(session, w
     cohort = make_cohort(session, lead, program)
     people = world.participants(14)
     for p in people:
-        services.sign_up(session, p, cohort, now=NOW)
-    groups = services.generate_small_groups(session, lead, cohort, 4, seed=1)
+        writes.sign_up(session, acting(session, p), cohort, now=NOW)
+    groups = writes.generate_small_groups(session, acting(session, lead), cohort, 4, seed=1)
     assert sorted(len(g.members) for g in groups) == [3, 3, 4, 4]
     placed = [m.membership_id for g in groups for m in g.members]
     assert sorted(placed) == sorted(p.id for p in people)
-    services.generate_small_groups(session, lead, cohort, 3, seed=2)
+    writes.generate_small_groups(session, acting(session, lead), cohort, 3, seed=2)
     stored = session.scalars(select(SmallGroup).where(SmallGroup.cohort_id == cohort.id)).all()
     assert sorted(len(g.members) for g in stored) == [2, 3, 3, 3, 3]
 
@@ -144,15 +146,15 @@ def test_hand_made_group_takes_only_cohort_members_not_already_grouped(session, 
     cohort = make_cohort(session, lead, program)
     a, b, c, outsider = world.participants(4)
     for p in (a, b, c):
-        services.sign_up(session, p, cohort, now=NOW)
-    group = services.create_small_group(session, lead, cohort, "Triad A", [a.id, b.id])
+        writes.sign_up(session, acting(session, p), cohort, now=NOW)
+    group = writes.create_small_group(session, acting(session, lead), cohort, "Triad A", [a.id, b.id])
     assert {m.membership_id for m in group.members} == {a.id, b.id}
     with pytest.raises(InvalidInput, match="another group"):
-        services.create_small_group(session, lead, cohort, "Triad B", [b.id, c.id])
+        writes.create_small_group(session, acting(session, lead), cohort, "Triad B", [b.id, c.id])
     with pytest.raises(InvalidInput, match="Only members"):
-        services.create_small_group(session, lead, cohort, "Triad C", [outsider.id])
+        writes.create_small_group(session, acting(session, lead), cohort, "Triad C", [outsider.id])
     with pytest.raises(Forbidden):
-        services.create_small_group(session, a, cohort, "Mine", [a.id])
+        writes.create_small_group(session, acting(session, a), cohort, "Mine", [a.id])
 
 
 # -- proposals -----------------------------------------------------------------------------------------------
@@ -161,9 +163,9 @@ def test_hand_made_group_takes_only_cohort_members_not_already_grouped(session, 
 def proposal_program(session, world):
     lead = world.lead()
     program = make_program(session, lead)
-    services.update_program(session, lead, program, title="CoP", timezone="America/New_York",
-                            proposals_open_at=dt.datetime(2026, 4, 5, 9, 0),
-                            proposals_close_at=dt.datetime(2026, 5, 6, 23, 59))
+    writes.update_program(session, acting(session, lead), title="CoP", timezone="America/New_York",
+                          proposals_open_at=dt.datetime(2026, 4, 5, 9, 0),
+                          proposals_close_at=dt.datetime(2026, 5, 6, 23, 59))
     return lead, program
 
 
@@ -176,50 +178,83 @@ def test_participant_proposes_lead_asks_for_changes_proposer_resubmits_lead_acce
                                                                                    proposal_program):
     lead, program = proposal_program
     pat = world.person("Pat Participant")
-    proposal = services.submit_proposal(session, pat, program, **FIELDS, now=IN_WINDOW)
+    proposal = writes.submit_proposal(session, acting(session, pat), **FIELDS, now=IN_WINDOW)
     assert proposal.status is ProposalStatus.submitted
     with pytest.raises(InvalidInput, match="note"):
-        services.review_proposal(session, lead, proposal, "request_changes", "")
-    services.review_proposal(session, lead, proposal, "request_changes", "Add a book")
-    assert services.get_proposal(session, pat, proposal.id).status is ProposalStatus.changes_requested
-    services.revise_proposal(session, pat, proposal, **(FIELDS | {"format": "Virtual + book study"}))
+        writes.review_proposal(session, acting(session, lead), proposal, "request_changes", "")
+    writes.review_proposal(session, acting(session, lead), proposal, "request_changes", "Add a book")
+    assert queries.get_proposal(session, acting(session, pat), proposal.id).status is ProposalStatus.changes_requested
+    writes.revise_proposal(session, acting(session, pat), proposal, **(FIELDS | {"format": "Virtual + book study"}))
     assert proposal.status is ProposalStatus.submitted
-    services.review_proposal(session, lead, proposal, "accept")
+    writes.review_proposal(session, acting(session, lead), proposal, "accept")
     cohort = session.get(Cohort, proposal.cohort_id)
     assert cohort.name == "AI in schools" and cohort.capacity == 20
     # The participant facilitates the new cohort, whatever their LMS role.
     assert [f.membership_id for f in cohort.facilitators] == [pat.id]
-    assert services.can_manage_cohort(session, cohort, pat)
+    assert acting(session, pat).manages(cohort)
 
 
 def test_declined_proposal_keeps_the_note_and_creates_no_cohort(session, world, proposal_program):
     lead, program = proposal_program
     pat = world.person("Pat")
-    proposal = services.submit_proposal(session, pat, program, **FIELDS, now=IN_WINDOW)
-    services.review_proposal(session, lead, proposal, "decline", "Overlaps an existing cohort")
+    proposal = writes.submit_proposal(session, acting(session, pat), **FIELDS, now=IN_WINDOW)
+    writes.review_proposal(session, acting(session, lead), proposal, "decline", "Overlaps an existing cohort")
     assert proposal.status is ProposalStatus.declined and proposal.cohort_id is None
     with pytest.raises(InvalidInput):
-        services.revise_proposal(session, pat, proposal, **FIELDS)
+        writes.revise_proposal(session, acting(session, pat), proposal, **FIELDS)
 
 
 def test_proposals_outside_the_window_are_refused(session, world, proposal_program):
     lead, program = proposal_program
     pat = world.person("Pat")
     with pytest.raises(InvalidInput, match="deadline passed"):
-        services.submit_proposal(session, pat, program, **FIELDS,
-                                 now=dt.datetime(2026, 5, 8, tzinfo=dt.timezone.utc))
+        writes.submit_proposal(session, acting(session, pat), **FIELDS,
+                               now=dt.datetime(2026, 5, 8, tzinfo=dt.timezone.utc))
     with pytest.raises(InvalidInput, match="open on"):
-        services.submit_proposal(session, pat, program, **FIELDS,
-                                 now=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc))
+        writes.submit_proposal(session, acting(session, pat), **FIELDS,
+                               now=dt.datetime(2026, 3, 1, tzinfo=dt.timezone.utc))
 
 
 def test_proposals_are_seen_by_their_proposer_and_leads_only(session, world, proposal_program):
     lead, program = proposal_program
     pat, sam = world.participants(2)
-    proposal = services.submit_proposal(session, pat, program, **FIELDS, now=IN_WINDOW)
-    assert services.list_proposals(session, sam, program) == []
-    assert services.list_proposals(session, lead, program) == [proposal]
+    proposal = writes.submit_proposal(session, acting(session, pat), **FIELDS, now=IN_WINDOW)
+    assert queries.list_proposals(session, acting(session, sam)) == []
+    assert queries.list_proposals(session, acting(session, lead)) == [proposal]
     with pytest.raises(Forbidden):
-        services.get_proposal(session, sam, proposal.id)
+        queries.get_proposal(session, acting(session, sam), proposal.id)
     with pytest.raises(Forbidden):
-        services.review_proposal(session, pat, proposal, "accept")
+        writes.review_proposal(session, acting(session, pat), proposal, "accept")
+
+
+def test_a_participant_named_facilitator_manages_that_cohort_through_every_service_and_no_other(session, world):
+    """Issue 11, point 1, on the services: a participant whose proposal became cohort A manages A (edit it, add
+    and remove people, review its applications, make its groups) and gets the participant's answer for B."""
+    lead = world.lead()
+    program = make_program(session, lead)
+    pat = world.person("Pat Proposer")
+    mine = make_cohort(session, lead, program, name="Mine", mode="application", facilitators=[pat])
+    theirs = make_cohort(session, lead, program, name="Theirs", mode="application")
+    a, b, c = world.participants(3)
+    on_mine = writes.submit_application(session, acting(session, a), mine, {}, now=NOW)
+    on_theirs = writes.submit_application(session, acting(session, b), theirs, {}, now=NOW)
+
+    writes.update_cohort(session, acting(session, pat), mine, name="Mine", kind="topic", description="Ours",
+                         capacity=5, signup_mode="application", signup_opens_at=None, signup_closes_at=None,
+                         facilitator_ids=[pat.id])
+    assert queries.list_applications(session, acting(session, pat), mine) == [on_mine]
+    writes.review_application(session, acting(session, pat), on_mine, "accept", "Welcome")
+    seat = writes.add_member(session, acting(session, pat), mine, c.id)
+    writes.create_small_group(session, acting(session, pat), mine, "Pair", [a.id, c.id])
+    writes.remove_member(session, acting(session, pat), mine, seat.id)
+    assert queries.cohort_page(session, acting(session, pat), mine).manager
+
+    for attempt in (lambda: queries.list_applications(session, acting(session, pat), theirs),
+                    lambda: queries.get_application(session, acting(session, pat), on_theirs.id),
+                    lambda: writes.review_application(session, acting(session, pat), on_theirs, "accept"),
+                    lambda: writes.add_member(session, acting(session, pat), theirs, c.id),
+                    lambda: writes.generate_small_groups(session, acting(session, pat), theirs, 2),
+                    lambda: writes.set_questions(session, acting(session, pat), mine, [("Why?", True)])):
+        with pytest.raises(Forbidden):
+            attempt()
+    assert not queries.cohort_page(session, acting(session, pat), theirs).manager

@@ -9,9 +9,9 @@ import pytest
 
 from lti_tool.db import db
 from lti_tool.lti.models import Membership
-from lti_tool.programs import services
+from lti_tool.programs import queries, writes
 from lti_tool.programs.models import Cohort, SeatStatus
-from tests.programs.conftest import NOW, course_world, make_cohort, make_program
+from tests.programs.conftest import NOW, acting, course_world, make_cohort, make_program
 
 
 def test_two_people_taking_the_last_seat_at_once_one_gets_it_the_other_waits(app, monkeypatch):
@@ -24,20 +24,20 @@ def test_two_people_taking_the_last_seat_at_once_one_gets_it_the_other_waits(app
         program = make_program(session, lead)
         cohort = make_cohort(session, lead, program, capacity=2)
         first, a, b = world.participants(3)
-        services.sign_up(session, first, cohort, now=NOW)     # one seat left
+        writes.sign_up(session, acting(session, first), cohort, now=NOW)     # one seat left
         session.commit()
         cohort_id, people = cohort.id, [a.id, b.id]
 
     # Widen the gap between counting the seats and taking one, so that without the lock both transactions
     # would count the same free seat (the test then fails every time, not now and then).
-    count_seats = services.active_count
+    count_seats = queries.active_count
 
     def slow_count(session, cohort):
         n = count_seats(session, cohort)
         time.sleep(0.3)
         return n
 
-    monkeypatch.setattr(services, "active_count", slow_count)
+    monkeypatch.setattr(writes, "active_count", slow_count)
     barrier = threading.Barrier(2)
     results: dict[int, SeatStatus] = {}
     errors: list[BaseException] = []
@@ -50,8 +50,9 @@ def test_two_people_taking_the_last_seat_at_once_one_gets_it_the_other_waits(app
                     actor = session.get(Membership, membership_id)
                     target = session.get(Cohort, cohort_id)
                     _ = target.program, actor.course         # loaded before the race starts
+                    access = acting(session, actor)
                     barrier.wait(timeout=10)
-                    seat = services.sign_up(session, actor, target, now=NOW)
+                    seat = writes.sign_up(session, access, target, now=NOW)
                     results[membership_id] = seat.status
                     session.commit()
                 finally:
@@ -67,4 +68,4 @@ def test_two_people_taking_the_last_seat_at_once_one_gets_it_the_other_waits(app
     assert not errors, errors
     assert sorted(s.value for s in results.values()) == ["active", "waitlisted"]
     with app.app_context():
-        assert services.active_count(db.session, db.session.get(Cohort, cohort_id)) == 2
+        assert queries.active_count(db.session, db.session.get(Cohort, cohort_id)) == 2

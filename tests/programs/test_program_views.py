@@ -10,9 +10,10 @@ from sqlalchemy import event, select
 
 from lti_tool.db import db
 from lti_tool.lti.models import Course, Membership, User
-from lti_tool.programs import services
+from lti_tool.programs import writes
 from lti_tool.programs.models import Application, Cohort, CohortMember, Program, SeatStatus
 from tests.lti_client import forms
+from tests.factories import acting
 
 LEAD = "demo-facilitator-1"
 FAC2 = "demo-facilitator-2"
@@ -43,9 +44,8 @@ def make_cohort(app, name="Principals", capacity=20, mode="open", facilitator=LE
 
     def create(session):
         actor = session.get(Membership, lead.id)
-        program = the_program(session)
-        return services.create_cohort(session, actor, program, name=name, capacity=capacity, signup_mode=mode,
-                                      facilitator_ids=[fac.id], **kw).id
+        return writes.create_cohort(session, acting(session, actor), name=name, capacity=capacity,
+                                    signup_mode=mode, facilitator_ids=[fac.id], **kw).id
     return with_session(app, create)
 
 
@@ -333,3 +333,51 @@ def test_program_home_and_cohort_page_cost_the_same_queries_for_few_or_many_coho
         p.submit(p.get(f"/c/{cid}/cohorts/{first}"), index=0)
     assert count_queries(app, lead, f"/c/{cid}/") == home_small
     assert count_queries(app, lead, f"/c/{cid}/cohorts/{first}") == cohort_small
+
+
+def test_a_participant_named_facilitator_manages_that_cohort_and_no_other(app, lti, lead, cid):
+    """Issue 11, point 1: an LMS Learner named on a cohort (as an accepted proposal names its proposer) manages
+    that cohort — its page, settings, roster, applications and small groups — and no other."""
+    peer = lti("demo-participant-3")
+    theirs = make_cohort(app, name="Theirs", mode="application", facilitator="demo-participant-3")
+    others = make_cohort(app, name="Others", mode="application")
+    applicants = [lti(f"demo-participant-{n}") for n in (4, 5)]
+    for applicant, cohort_id in zip(applicants, (theirs, others)):
+        applicant.submit(applicant.get(f"/c/{cid}/cohorts/{cohort_id}/apply"))
+    mine, not_mine = with_session(app, lambda s: [s.scalar(select(Application.id).where(Application.cohort_id == c))
+                                                  for c in (theirs, others)])
+
+    page = peer.get(f"/c/{cid}/cohorts/{theirs}")
+    assert "Manage this cohort" in page.text and "Your place" not in page.text
+    assert peer.get(f"/c/{cid}/cohorts/{theirs}/edit").status_code == 200
+    assert peer.get(f"/c/{cid}/cohorts/{theirs}/groups").status_code == 200
+    listing = peer.get(f"/c/{cid}/cohorts/{theirs}/applications")
+    assert listing.status_code == 200 and f"/applications/{mine}" in listing.text
+    review = peer.get(f"/c/{cid}/applications/{mine}")
+    assert review.status_code == 200 and "Save decision" in review.text
+    assert peer.submit(review, decision="accept", note="Welcome").status_code == 200
+    assert with_session(app, lambda s: s.get(Application, mine).status.value) == "accepted"
+    added = peer.submit(page, index=len(forms(page.text)) - 1,
+                        membership_id=str(member(app, "demo-participant-5").id))
+    assert added.status_code == 200 and "was added" in added.text
+    assert "Theirs" in text_of(peer.get(f"/c/{cid}/").text)
+
+    assert "Manage this cohort" not in peer.get(f"/c/{cid}/cohorts/{others}").text
+    for path in (f"/cohorts/{others}/edit", f"/cohorts/{others}/groups", f"/cohorts/{others}/applications",
+                 f"/applications/{not_mine}", f"/cohorts/{theirs}/questions", "/cohorts/new", "/program"):
+        assert peer.get(f"/c/{cid}{path}").status_code == 403, path
+
+
+def test_cohort_and_application_times_are_shown_in_the_viewers_zone_with_the_zone_named(app, lti, lead, cid):
+    """Issue 11, point 2: the program pages showed every instant in the program's zone, whatever the viewer's;
+    now in the viewer's own zone, named (``|local``)."""
+    cohort_id = make_cohort(app, mode="application", signup_opens_at=dt.datetime(2030, 9, 1, 8, 0),
+                            signup_closes_at=dt.datetime(2030, 10, 3, 17, 0))          # New York wall clock
+    applicant = lti("demo-participant-1")
+    with_session(app, lambda s: setattr(s.get(Membership, member(app, "demo-participant-1").id).user,
+                                        "timezone", "Europe/Berlin"))
+    page = text_of(applicant.get(f"/c/{cid}/cohorts/{cohort_id}").text)
+    # 17:00 in New York (EDT) on 3 October is 23:00 in Berlin (CEST).
+    assert "Thu 3 Oct 2030, 11:00 pm CEST" in page and "Sun 1 Sep 2030, 2:00 pm CEST" in page
+    assert "America/New_York" not in page
+    assert "Thu 3 Oct 2030, 5:00 pm EDT" in text_of(lead.get(f"/c/{cid}/cohorts/{cohort_id}").text)
