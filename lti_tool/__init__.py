@@ -126,9 +126,12 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.discussions import models as _discussion_models, views as discussions_views  # noqa: F401
 
     app.register_blueprint(discussions_views.bp)
+    # What features tell each other (course/events.py), wired here and only here; connecting the same
+    # function again (a second app in one process) is the same single receiver.
     from lti_tool.course import events
+    from lti_tool.modules import book_study
 
-    events.connect_receivers()
+    events.post_created.connect(book_study.complete_discussion_items)
     if app.config.get("SANDBOX_ENABLED"):
         from lti_tool import sandbox
 

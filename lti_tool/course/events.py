@@ -1,9 +1,9 @@
 """What one feature tells the others happened, so that a feature that depends on another is never depended
 on back (the import graph stays one-way, tests/test_import_cycles.py).
 
-The sender imports only this module. Receivers are connected in one place, ``connect_receivers`` (called by
-``create_app``), so every process that has an app (web, worker, CLI) has every receiver, whatever it imported.
-Receivers run in the sender's transaction and must not commit.
+The sender imports only this module. Receivers are connected in one place, ``create_app`` (the composition root,
+which imports every feature anyway), so every process that has an app (web, worker, CLI) has every receiver,
+whatever it imported. Receivers run in the sender's transaction and must not commit.
 """
 from __future__ import annotations
 
@@ -15,9 +15,3 @@ _events = Namespace()
 #: Modules complete the discussion items the post answers.
 post_created = _events.signal("post-created")
 
-
-def connect_receivers() -> None:
-    """Connect every feature's receivers (idempotent: connecting the same function twice is one receiver)."""
-    from lti_tool.modules import book_study
-
-    post_created.connect(book_study.complete_discussion_items)

@@ -6,7 +6,7 @@ The placed link carries ``custom.target = "<kind>:<id>"`` so its launches open s
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 from flask import Blueprint, abort, g, render_template, request, url_for
@@ -54,6 +54,14 @@ def resolve_target(course_id: int, target: str) -> str | None:
     kind, _, ident = (target or "").partition(":")
     entry = _targets.get(kind)
     return entry.resolve(course_id, ident) if entry else None
+
+
+def landing_url(result: identity.LaunchResult) -> str:
+    """Where a resource-link launch lands: the deep-linked target if any, else the program home."""
+    if result.course is None:
+        return url_for("lti.no_course")
+    target = result.custom.get("target") or (result.resource_link.target if result.resource_link else "")
+    return resolve_target(result.course.id, target) or url_for("programs.home", course_id=result.course.id)
 
 
 def _program_items(course: Course, membership: Membership) -> list[PlaceableItem]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -177,12 +176,3 @@ def record_launch(session: Session, platform: Platform, body: dict[str, Any],
     return LaunchResult(user=user, course=course, membership=membership, deployment_id=deployment.deployment_id,
                         message_type=str(body.get(CLAIM + "message_type")), resource_link=link, custom=custom)
 
-
-def landing_url(result: LaunchResult) -> str:
-    """Where a resource-link launch lands: the deep-linked target if any, else the program home."""
-    if result.course is None:
-        return url_for("lti.no_course")
-    target = result.custom.get("target") or (result.resource_link.target if result.resource_link else "")
-    from lti_tool.lti import deep_linking
-
-    return deep_linking.resolve_target(result.course.id, target) or url_for("programs.home", course_id=result.course.id)

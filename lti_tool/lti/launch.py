@@ -27,7 +27,7 @@ from jwcrypto.jwk import JWK
 from lti_tool.db import db
 from lti_tool.errors import LaunchRefused
 from lti_tool.extensions import csrf, rate_limit
-from lti_tool.lti import identity, keys, storage
+from lti_tool.lti import deep_linking, identity, keys, storage
 from lti_tool.lti.registry import DatabaseToolConf, find_deployment, find_platform
 from lti_tool.web import cookie_attributes
 
@@ -384,11 +384,9 @@ def launch():
 
     sync_at_launch(db.session, result.membership)
     if result.message_type == "LtiDeepLinkingRequest":
-        from lti_tool.lti import deep_linking
-
         next_url = deep_linking.begin(platform, body, result)
     else:
-        next_url = identity.landing_url(result)
+        next_url = deep_linking.landing_url(result)
     token = storage.new_session_id()
     storage.cache().set("continue:" + token, {"user_id": result.user.id, "next": next_url}, timeout=300)
     return redirect(url_for("lti.session_check", t=token))
