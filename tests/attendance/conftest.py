@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from lti_tool.attendance import writes
 from lti_tool.extensions import limiter
 from lti_tool.lti.models import CourseRole
 from tests.factories import World, make_world as _make_world
@@ -19,7 +20,8 @@ def make_world(session, context: str = "course-a") -> World:
 
 @pytest.fixture
 def world(session) -> World:
-    """Lead Lena; facilitator Fay runs "Literacy" (Pat, Quinn, Rosa); "Math" has Sam; Oscar observes."""
+    """Lead Lena; facilitator Fay runs "Literacy" (Pat, Quinn, Rosa); "Math" has Sam; Oscar observes. The
+    program has its default statuses."""
     w = make_world(session)
     lead = w.person("Lena", CourseRole.facilitator)
     fay = w.person("Fay", CourseRole.facilitator)
@@ -28,6 +30,7 @@ def world(session) -> World:
     w.person("Oscar", CourseRole.observer)
     w.cohort("Literacy", facilitators=[fay], members=[pat, quinn, rosa])
     w.cohort("Math", members=[sam])
+    writes.ensure_statuses(session, w.program)      # as the first visit of an attendance page does
     session.flush()
     return w
 
