@@ -18,6 +18,7 @@ from lti_tool.course.csvfile import csv_bytes
 from lti_tool.errors import DomainError, Forbidden, InvalidInput, NotFound
 from lti_tool.grades.models import GradedComponent, ScoreDelivery
 from lti_tool.lti.models import CourseRole
+from lti_tool.programs.models import CohortFacilitator
 from tests.attendance.conftest import NOW, make_world
 
 H = dt.timedelta(hours=1)
@@ -148,6 +149,26 @@ def test_a_program_wide_session_needs_a_cohort_and_lists_its_active_members(sess
     assert [s.membership.user.name for s in sheet.members] == ["Pat", "Quinn", "Rosa"]
     with pytest.raises(Forbidden):
         queries.roll_cohort(session, access(world.people["Fay"]), kickoff, world.cohorts["Math"].id)
+
+
+def test_a_participant_named_facilitator_manages_that_cohort_and_no_other(session, world):
+    lit, math, sam, pat = world.cohorts["Literacy"], world.cohorts["Math"], world.people["Sam"], world.people["Pat"]
+    nina = world.person("Nina")                              # an LMS Learner whose proposal became "Math"
+    session.add(CohortFacilitator(cohort_id=math.id, membership_id=nina.id))
+    session.flush()
+    writes.mark_attendance(session, access(nina), world.meeting(NOW, math), math, sam.id, "P")
+    assert [s.membership.user.name for s in queries.cohort_grid(session, access(nina), math).members] == ["Sam"]
+    assert queries.personal_record(session, access(nina), sam.id).cohort.name == "Math"
+    assert [r.cohort.name for r in queries.program_summary(session, access(nina), now=NOW)] == ["Math"]
+    with pytest.raises(Forbidden):
+        writes.mark_attendance(session, access(nina), world.meeting(NOW, lit), lit, pat.id, "P")
+    with pytest.raises(Forbidden):
+        queries.cohort_grid(session, access(nina), lit)
+    with pytest.raises(Forbidden):
+        queries.personal_record(session, access(nina), pat.id)
+    with pytest.raises(Forbidden):
+        writes.set_requirement(session, access(nina), math, min_sessions=2)
+    assert count(session, AttendanceRecord) == 1
 
 
 # ---- check-in ---------------------------------------------------------------------------------------------------
