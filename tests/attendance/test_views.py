@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from lti_tool.attendance import permissions, writes
-from lti_tool.attendance.models import AttendanceChange, AttendanceRecord, AttendanceRequirement
+from lti_tool.attendance.models import AttendanceChange, AttendanceRecord, AttendanceRequirement, AttendanceStatus
 from lti_tool.calendar.models import Meeting
 from lti_tool.course.access import access_for
 from lti_tool.db import db
@@ -223,6 +223,24 @@ def test_a_participant_named_facilitator_gets_nothing_of_another_cohort_nor_the_
     assert mark(named, d, p4, "P", token=token, meeting=d.other_meeting, cohort=d.other_cohort_id).status_code == 403
     assert mark(named, d, p4, "P", token=token).status_code == 400        # not in their cohort
     assert records(app) == {(d.other_meeting, p4): "A"}
+
+
+def test_the_default_statuses_made_at_the_first_visit_are_kept(app, demo):
+    d, fac, _ = demo
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AttendanceStatus)) == 0
+    page = fac.get(f"{base(d)}/settings")
+    with app.app_context():
+        ids = set(db.session.scalars(select(AttendanceStatus.id)))
+    assert len(ids) == 5, "the page's loader committed the statuses it made"
+    late = re.search(r'action="/c/\d+/attendance/settings/statuses/(\d+)"[^>]*aria-label="Status Late"', page.text)
+    field = f"s{late.group(1)}-label"
+    index = next(i for i, f in enumerate(forms(page.text)) if field in f.fields)
+    saved = fac.submit(page, index=index, **{field: "Tardy"})
+    assert saved.status_code == 200 and "Status saved" in saved.text
+    with app.app_context():
+        assert set(db.session.scalars(select(AttendanceStatus.id))) == ids
+        assert db.session.get(AttendanceStatus, int(late.group(1))).label == "Tardy"
 
 
 # ---- check-in ------------------------------------------------------------------------------------------------------
