@@ -21,9 +21,10 @@ from lti_tool.db import db, utcnow  # noqa: E402
 
 
 def build(app, participants: int, sessions: int, tag: str):
-    from lti_tool.attendance import services as att
+    from lti_tool.attendance import writes
     from lti_tool.attendance.models import AttendanceChange, AttendanceRecord
     from lti_tool.calendar.models import Meeting, MeetingKind
+    from lti_tool.course.access import access_for
     from lti_tool.lti.models import Course, CourseRole, Membership, Platform, User
     from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
 
@@ -58,7 +59,7 @@ def build(app, participants: int, sessions: int, tag: str):
                             title=f"Session {i + 1}", starts_at=start + dt.timedelta(days=7 * i),
                             ends_at=start + dt.timedelta(days=7 * i, minutes=90)) for i in range(sessions)]
         s.add_all(meetings)
-        statuses = att.ensure_statuses(s, program)
+        statuses = writes.ensure_statuses(s, program)
         s.flush()
         for i, meeting in enumerate(meetings):
             for j, person in enumerate(people):
@@ -69,7 +70,7 @@ def build(app, participants: int, sessions: int, tag: str):
         s.flush()
         for r in s.query(AttendanceRecord).all():
             s.add(AttendanceChange(record_id=r.id, changed_by_id=lead.id, to_status_id=r.status_id))
-        att.set_requirement(s, lead, program, None, min_sessions=max(1, sessions * 3 // 4))
+        writes.set_requirement(s, access_for(s, lead, program), None, min_sessions=max(1, sessions * 3 // 4))
         s.commit()
         return course.id, cohort.id, meetings[1].id, lead.user_id   # a cohort session (meetings[0] is program-wide)
 

@@ -10,11 +10,13 @@ import re
 import pytest
 from sqlalchemy import event, func, select
 
-from lti_tool.attendance import services as att
-from lti_tool.attendance.models import AttendanceChange, AttendanceRecord, AttendanceRequirement
+from lti_tool.attendance import permissions, writes
+from lti_tool.attendance.models import AttendanceChange, AttendanceRecord, AttendanceRequirement, AttendanceStatus
 from lti_tool.calendar.models import Meeting
+from lti_tool.course.access import access_for
 from lti_tool.db import db
-from tests.attendance.helpers import build
+from lti_tool.programs.models import CohortFacilitator
+from tests.attendance.helpers import build, membership_of
 from tests.lti_client import forms
 
 P1, P2, P3 = "demo-participant-1", "demo-participant-2", "demo-participant-3"
@@ -135,6 +137,112 @@ def test_nothing_is_reachable_from_another_course(app, lti, demo):
     assert stranger.get(f"/c/{other_course}/attendance/people/{d.members[P1]}").status_code == 404
 
 
+# ---- a participant named as a cohort's facilitator (issue 11, point 1) ----------------------------------------------
+
+@pytest.fixture
+def named(app, lti, demo):
+    """demo-participant-5, an LMS Learner named facilitator of "Principals" (a CohortFacilitator row, as an
+    accepted proposal makes): they manage that cohort and no other."""
+    d, _, _ = demo
+    browser = lti("demo-participant-5")
+    with app.app_context():
+        db.session.add(CohortFacilitator(cohort_id=d.cohort_id,
+                                         membership_id=membership_of("demo-participant-5", d.course_id).id))
+        db.session.commit()
+    return browser
+
+
+def test_a_participant_named_facilitator_takes_their_cohorts_roll_and_shows_its_check_in_code(app, demo, named):
+    d, _, _ = demo
+    home = named.get(f"{base(d)}/")
+    assert home.status_code == 200 and "Principals" in home.text and "Coaches" not in home.text
+    roll = named.get(f"{base(d)}/meetings/{d.now_meeting}/roll")
+    assert roll.status_code == 200 and "Aisha Rahman" in roll.text
+    token = csrf_of(named, f"{base(d)}/meetings/{d.now_meeting}/roll")
+    assert mark(named, d, d.members[P1], "P", token=token).status_code == 200
+    saved = named.submit(named.get(f"{base(d)}/meetings/{d.now_meeting}/roll"), **{f"status-{d.members[P2]}": "A"})
+    assert saved.status_code == 200 and "Attendance saved" in saved.text
+    assert records(app) == {(d.now_meeting, d.members[P1]): "P", (d.now_meeting, d.members[P2]): "A"}
+    screen = named.get(f"{base(d)}/meetings/{d.now_meeting}/checkin/screen")
+    assert screen.status_code == 200 and re.search(r'data-code="\d{6}"', screen.text)
+    for part in ("code", "list", "qr.svg"):
+        assert named.get(f"{base(d)}/meetings/{d.now_meeting}/checkin/{part}?cohort={d.cohort_id}").status_code == 200
+
+
+def test_a_participant_named_facilitator_sees_their_cohorts_grid_csv_records_and_summary(app, demo, named):
+    d, _, _ = demo
+    for path in (f"/cohorts/{d.cohort_id}", f"/cohorts/{d.cohort_id}/grid", f"/people/{d.members[P1]}"):
+        assert named.get(base(d) + path).status_code == 200, path
+    export = named.get(f"{base(d)}/cohorts/{d.cohort_id}/grid.csv")
+    assert export.status_code == 200 and len(list(csv.reader(io.StringIO(export.content.decode("utf-8-sig"))))) == 4
+    summary = named.get(f"{base(d)}/summary")
+    assert summary.status_code == 200 and "Principals" in summary.text and "Coaches" not in summary.text
+    assert "Principals" in named.get(f"{base(d)}/summary.csv").content.decode("utf-8-sig")
+    person = named.get(f"{base(d)}/people/{d.members[P1]}.csv").content.decode("utf-8-sig")
+    assert person.startswith("Session,Starts,Status,Note") and "Not marked yet" in person
+
+
+def test_a_participant_named_facilitator_reviews_make_ups_and_imports_a_report_for_their_cohort(app, demo, named):
+    d, _, people = demo
+    token = csrf_of(named, f"{base(d)}/meetings/{d.now_meeting}/roll")
+    mark(named, d, d.members[P1], "A", token=token, meeting=d.past_meetings[0])
+    with app.app_context():
+        record_id = db.session.scalar(select(AttendanceRecord.id))
+    assert "Every change of this record" in named.get(f"{base(d)}/records/{record_id}/history").text
+    given = named.submit(named.get(f"{base(d)}/records/{record_id}/makeup"), task="Watch the recording")
+    assert given.status_code == 200 and "Make-up task given" in given.text
+    makeup_url = re.search(r'href="(/c/\d+/attendance/makeups/\d+)"', given.text).group(1)
+    people[P1].submit(people[P1].get(makeup_url), **{"work-work": "My reflection"})
+    approved = named.submit(named.get(makeup_url), decision="approve")
+    assert "counts as made up" in approved.text
+    path = f"{base(d)}/meetings/{d.now_meeting}/import?cohort={d.cohort_id}"
+    review = named.post(path, {"csrf_token": csrf_of(named, path)},
+                        files={"file": ("zoom.csv", ZOOM.encode(), "text/csv")})
+    assert review.status_code == 200 and "Review the import" in review.text
+    confirm = named.submit(review, **{f"status-{d.members[P1]}": "P", f"status-{d.members[P2]}": "L"})
+    assert "Imported 2 people" in confirm.text
+    assert records(app) == {(d.past_meetings[0], d.members[P1]): "M", (d.now_meeting, d.members[P1]): "P",
+                            (d.now_meeting, d.members[P2]): "L"}
+
+
+def test_a_participant_named_facilitator_gets_nothing_of_another_cohort_nor_the_settings(app, demo, named):
+    d, fac, _ = demo
+    p4 = d.members["demo-participant-4"]
+    token = csrf_of(fac, f"{base(d)}/meetings/{d.other_meeting}/roll")
+    mark(fac, d, p4, "A", token=token, meeting=d.other_meeting, cohort=d.other_cohort_id)
+    with app.app_context():
+        other_record = db.session.scalar(select(AttendanceRecord.id).where(AttendanceRecord.membership_id == p4))
+    refused = [f"/meetings/{d.other_meeting}/roll", f"/meetings/{d.other_meeting}/checkin/screen",
+               f"/meetings/{d.other_meeting}/checkin/code?cohort={d.other_cohort_id}",
+               f"/meetings/{d.other_meeting}/import", f"/cohorts/{d.other_cohort_id}",
+               f"/cohorts/{d.other_cohort_id}/grid", f"/cohorts/{d.other_cohort_id}/grid.csv", f"/people/{p4}",
+               f"/records/{other_record}/history", f"/records/{other_record}/makeup", "/settings"]
+    for path in refused:
+        assert named.get(base(d) + path).status_code in (403, 404), path
+    token = csrf_of(named, f"{base(d)}/meetings/{d.now_meeting}/roll")
+    assert mark(named, d, p4, "P", token=token, meeting=d.other_meeting, cohort=d.other_cohort_id).status_code == 403
+    assert mark(named, d, p4, "P", token=token).status_code == 400        # not in their cohort
+    assert records(app) == {(d.other_meeting, p4): "A"}
+
+
+def test_the_default_statuses_made_at_the_first_visit_are_kept(app, demo):
+    d, fac, _ = demo
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(AttendanceStatus)) == 0
+    page = fac.get(f"{base(d)}/settings")
+    with app.app_context():
+        ids = set(db.session.scalars(select(AttendanceStatus.id)))
+    assert len(ids) == 5, "the page's loader committed the statuses it made"
+    late = re.search(r'action="/c/\d+/attendance/settings/statuses/(\d+)"[^>]*aria-label="Status Late"', page.text)
+    field = f"s{late.group(1)}-label"
+    index = next(i for i, f in enumerate(forms(page.text)) if field in f.fields)
+    saved = fac.submit(page, index=index, **{field: "Tardy"})
+    assert saved.status_code == 200 and "Status saved" in saved.text
+    with app.app_context():
+        assert set(db.session.scalars(select(AttendanceStatus.id))) == ids
+        assert db.session.get(AttendanceStatus, int(late.group(1))).label == "Tardy"
+
+
 # ---- check-in ------------------------------------------------------------------------------------------------------
 
 def test_a_participant_checks_in_with_the_code_on_the_facilitators_screen(app, demo):
@@ -170,8 +278,8 @@ def test_no_check_in_for_another_cohorts_session_nor_outside_the_window(app, dem
     d, _, people = demo
     pat = people[P1]
     with app.app_context():
-        other_code = att.current_code(db.session.get(Meeting, d.other_meeting))[0]
-        past_code = att.current_code(db.session.get(Meeting, d.past_meetings[0]))[0]
+        other_code = permissions.current_code(db.session.get(Meeting, d.other_meeting))[0]
+        past_code = permissions.current_code(db.session.get(Meeting, d.past_meetings[0]))[0]
     page = pat.get(f"{base(d)}/meetings/{d.other_meeting}/checkin")
     refused = pat.submit(page, code=other_code)
     assert refused.status_code == 403 and "belongs to another cohort" in refused.text
@@ -206,10 +314,9 @@ def test_a_participant_sees_their_standing_and_no_one_elses(app, demo):
     d, fac, people = demo
     with app.app_context():
         program = db.session.get(Meeting, d.now_meeting).program
-        lead = db.session.scalar(select(AttendanceRequirement))
         from tests.attendance.helpers import membership_of
-        att.set_requirement(db.session, membership_of("demo-facilitator-1", d.course_id), program, None,
-                            min_sessions=5)
+        writes.set_requirement(db.session, access_for(db.session, membership_of("demo-facilitator-1", d.course_id),
+                                                      program), None, min_sessions=5)
         db.session.commit()
     token = csrf_of(fac, f"{base(d)}/meetings/{d.now_meeting}/roll")
     mark(fac, d, d.members[P1], "A", token=token, meeting=d.past_meetings[0])
@@ -297,8 +404,9 @@ def _queries(app, browser, path) -> int:
     engine = db.engine_for(app)
     seen = []
 
-    def count(*_args):
+    def count(conn, cursor, statement, *_args):
         seen.append(1)
+        print("SQL", statement.split("FROM")[0][:60].replace("\n"," "), "FROM", statement.split("FROM")[1][:50].replace("\n"," ") if "FROM" in statement else "")
 
     event.listen(engine, "before_cursor_execute", count)
     try:
@@ -314,7 +422,7 @@ def test_the_grid_and_the_roll_cost_the_same_number_of_queries_whatever_their_si
     for sub in (P1, P2):
         mark(fac, d, d.members[sub], "P", token=token, meeting=d.past_meetings[0])
     grid_path, roll_path = f"{base(d)}/cohorts/{d.cohort_id}/grid", f"{base(d)}/meetings/{d.now_meeting}/roll"
-    small = (_queries(app, fac, grid_path), _queries(app, fac, roll_path))
+    print('GRID'); small = (_queries(app, fac, grid_path), _queries(app, fac, roll_path))
     more = [f"demo-participant-{i}" for i in range(5, 11)]
     for sub in more:
         lti(sub)
