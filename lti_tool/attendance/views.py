@@ -41,12 +41,9 @@ STATE_KIND = {"met": "success", "on_track": "info", "at_risk": "warning", "canno
 
 
 def _first_visit(session: Session, program: Program) -> None:
-    """The program's default statuses, made at the first visit of an attendance page and committed then. The
-    page loader commits what is still pending in the session; these rows are already written (INSERT … ON
-    CONFLICT, so that two first visits at once make them once), so they are committed here, with the program
-    if this visit created it."""
-    if writes.create_default_statuses(session, program):
-        session.commit()
+    """The program's default statuses, made at the first visit of an attendance page (INSERT … ON CONFLICT, so
+    that two first visits at once make them once); the page loader commits them with the program."""
+    writes.create_default_statuses(session, program)
 
 
 page = functools.partial(program_page, setup=[_first_visit])

@@ -15,12 +15,10 @@ change once, after its service succeeded.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 from flask import g
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from lti_tool.auth import require_course_role
@@ -33,33 +31,18 @@ from lti_tool.programs.models import Program
 Setup = Callable[[Session, Program], object]
 
 
-@contextlib.contextmanager
-def _flushes(session: Session) -> Iterator[list]:
-    """Notes every flush inside the block: writes already flushed are no longer in ``session.new``."""
-    seen: list = []
-
-    def note(*_args) -> None:
-        seen.append(True)
-
-    event.listen(session, "after_flush", note)
-    try:
-        yield seen
-    finally:
-        event.remove(session, "after_flush", note)
-
-
 def load_access(membership: Membership, *, setup: Iterable[Setup] = (), optional: bool = False) -> Access:
     """Steps 2–4 above, for a membership already checked (views use ``program_page``)."""
     from lti_tool.programs.writes import ensure_program
 
     session = db.session
-    with _flushes(session) as flushed:
-        program = ensure_program(session, membership)      # flushes the program it creates
-        if program is not None:
-            for step in setup:
-                step(session, program)
-    if flushed or session.new or session.dirty or session.deleted:
-        session.commit()
+    program = ensure_program(session, membership)
+    if program is not None:
+        for step in setup:
+            step(session, program)
+    # Always: what was created may be pending, flushed, or written past the ORM (INSERT … ON CONFLICT), and
+    # a COMMIT of a transaction that wrote nothing costs no statement.
+    session.commit()
     access = access_for(session, membership, program, optional=optional)
     g.access = access
     return access

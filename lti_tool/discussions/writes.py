@@ -188,13 +188,9 @@ def open_due_threads(session: Session, program: Program, now: dt.datetime | None
 
 
 def open_started_threads(session: Session, program: Program) -> None:
-    """The first step of every book-study page (``program_page(setup=...)``): open the threads that are due.
-
-    It commits them itself: they are inserted past the ORM (INSERT … ON CONFLICT DO NOTHING), so the page
-    loader, which commits what the session holds, would not see them; and like the loader's own work they
-    must not be undone by a view that rolls back a failed form."""
-    if open_due_threads(session, program):
-        session.commit()
+    """The first step of every book-study page (``program_page(setup=...)``): open the threads that are due
+    (the page loader commits them, so a view that rolls back a failed form never undoes them)."""
+    open_due_threads(session, program)
 
 
 # -- settings --------------------------------------------------------------------------------------------
