@@ -27,7 +27,7 @@ from lti_tool.course.access import Access
 from lti_tool.db import utcnow
 from lti_tool.errors import Forbidden, InvalidInput, NotFound
 from lti_tool.grades.models import ComponentKind
-from lti_tool.grades.services import ensure_component, record_score
+from lti_tool.grades.writes import ensure_component, record_score
 from lti_tool.lti.models import CourseRole, Membership
 from lti_tool.programs.models import Cohort, CohortMember, Program, SeatStatus
 

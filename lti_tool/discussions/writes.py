@@ -28,6 +28,8 @@ from lti_tool.discussions.queries import (
     computed_score, latest_visible_posts, mentionable, program_today, score_comment, standings,
 )
 from lti_tool.errors import Conflict, Forbidden, InvalidInput, NotFound
+from lti_tool.grades.models import ComponentKind
+from lti_tool.grades.writes import ensure_component, record_score
 from lti_tool.lti.models import CourseRole, Membership
 from lti_tool.programs.models import CohortMember, Program
 
@@ -528,9 +530,6 @@ def sync_book_score(session: Session, book: Book, membership: Membership, now: d
     Only the LMS's learners have a gradebook column to receive it."""
     if book.score_maximum <= 0 or membership.role is not CourseRole.participant:
         return None
-    from lti_tool.grades.models import ComponentKind
-    from lti_tool.grades.services import ensure_component, record_score
-
     component = ensure_component(session, book.program.course, f"bookstudy:{book.id}", ComponentKind.discussion,
                                  f"Book study: {book.title}", book.score_maximum)
     override = session.scalar(select(ParticipationOverride).where(ParticipationOverride.book_id == book.id,

@@ -1,5 +1,5 @@
 """An item done by a participant, recorded once, and the module's grade that follows it into the grade outbox
-in the same transaction (``grades.services.record_score``); the gradebook column of a placed module.
+in the same transaction (``grades.writes.record_score``); the gradebook column of a placed module.
 
 The writes record completions through here, and so does ``book_study.complete_discussion_items`` (a post in the
 book study). This module reaches neither the book study's threads nor the discussions' services: the post
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.db import utcnow
 from lti_tool.grades.models import ComponentKind
-from lti_tool.grades.services import ensure_component, record_score
+from lti_tool.grades.writes import ensure_component, record_score
 from lti_tool.lti.models import Course, CourseRole, Membership, ResourceLink
 from lti_tool.modules.models import GradeMode, ItemCompletion, ItemKind, Module, ModuleItem, Reflection
 from lti_tool.modules.queries import done_ids

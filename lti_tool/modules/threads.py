@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lti_tool.course.access import Access
-from lti_tool.discussions import services as discussions
+from lti_tool.discussions import permissions as book_study_access, writes as book_study
 from lti_tool.discussions.models import Book, BookCohort, Post, PostFirst, Reading, Thread
 from lti_tool.errors import Conflict
 from lti_tool.modules import permissions
@@ -93,7 +93,7 @@ def place_for(session: Session, item: ModuleItem, cohort: Cohort, *, create: boo
             if reads is None:
                 return Place(cohort, None, f"{cohort.name} is not reading “{reading.book.title}” in the book study.")
             if create:
-                discussions.open_due_threads(session, cohort.program, now)
+                book_study.open_due_threads(session, cohort.program, now)
             thread = session.scalar(select(Thread).where(Thread.cohort_id == cohort.id,
                                                          Thread.reading_id == reading.id))
             if thread is None:
@@ -153,11 +153,11 @@ def share_reflection(session: Session, access: Access, item: ModuleItem, reflect
     place = place_for(session, item, cohort, now=now)
     if place.thread is None:
         raise Conflict(place.reason or "This reflection has no thread to be shared in.")
-    viewer = discussions.viewer_for(session, access.membership, cohort)
+    viewer = book_study_access.viewer_for(session, access.membership, cohort)
     post = session.get(Post, reflection.post_id) if reflection.post_id else None
     if post is not None and post.deleted_at is None and post.thread_id == place.thread.id:
-        return discussions.edit_post(session, viewer, post, reflection.body, now=now)
-    post = discussions.create_post(session, viewer, place.thread, reflection.body, now=now)
+        return book_study.edit_post(session, viewer, post, reflection.body, now=now)
+    post = book_study.create_post(session, viewer, place.thread, reflection.body, now=now)
     reflection.post_id = post.id
     session.flush()
     return post

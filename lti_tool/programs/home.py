@@ -2,25 +2,25 @@
 facilitator's rosters and next sessions; a lead's whole program. Each function takes the session and the
 viewer's ``Access`` and returns a dataclass; each costs a fixed number of queries whatever the number of
 cohorts, members or sessions (aggregates, IN lists and window functions, never a query per row). This is the
-landing page's read model (the programs feature's other pages read through ``queries``).
-
-Attendance, the book study and modules are read only when their packages can be imported, so the home page
-works before and after they land."""
+landing page's read model (the programs feature's other pages read through ``queries``)."""
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
+from lti_tool.attendance.models import AttendanceRecord, MakeUp, MakeUpStatus
 from lti_tool.calendar.models import Meeting
 from lti_tool.course.access import Access
 from lti_tool.course.zones import describe_time
 from lti_tool.db import utcnow
+from lti_tool.discussions.models import Book, BookCohort, Reading
+from lti_tool.grades.queries import delivery_summary
 from lti_tool.lti.models import Course, Membership, User
+from lti_tool.modules import queries as modules
 from lti_tool.programs.models import (
     Application, ApplicationStatus, Cohort, CohortFacilitator, CohortMember, Milestone, Program, Proposal,
     ProposalStatus, SeatStatus, SignupMode, SmallGroup, SmallGroupMember,
@@ -29,14 +29,6 @@ from lti_tool.programs.queries import CohortSummary, cohort_summaries, my_waitli
 
 NEXT_SESSIONS = 4          # sessions listed under "Next sessions"
 NEXT_MILESTONES = 4        # milestones listed from the program's timeline
-
-
-def feature_available(package: str) -> bool:
-    """True when a feature package (``lti_tool.attendance``) exists, so the home page can read from it."""
-    try:
-        return importlib.util.find_spec(package) is not None
-    except (ImportError, ValueError):
-        return False
 
 
 # -- shared pieces -------------------------------------------------------------------------------------------
@@ -286,16 +278,12 @@ def participant_home(session: Session, access: Access, now: dt.datetime | None =
     if not access.is_observer:
         home.makeups = _makeups_due(session, membership)
         home.readings = _readings_this_week(session, active_ids, ctx.today)
-        home.modules = _modules_due(session, program, membership, ctx.now)
+        home.modules = _modules_due(session, access, ctx.now)
     return home
 
 
-def _makeups_due(session: Session, membership: Membership) -> list[Any] | None:
+def _makeups_due(session: Session, membership: Membership) -> list[MakeUp]:
     """Make-ups waiting for the participant's work (assigned, or returned with a note): one query."""
-    if not feature_available("lti_tool.attendance.models"):
-        return None
-    from lti_tool.attendance.models import AttendanceRecord, MakeUp, MakeUpStatus
-
     return list(session.scalars(
         select(MakeUp).join(AttendanceRecord, AttendanceRecord.id == MakeUp.record_id)
         .options(joinedload(MakeUp.record).joinedload(AttendanceRecord.meeting))
@@ -304,12 +292,8 @@ def _makeups_due(session: Session, membership: Membership) -> list[Any] | None:
         .order_by(MakeUp.due_on.is_(None), MakeUp.due_on, MakeUp.id)))
 
 
-def _readings_this_week(session: Session, cohort_ids: list[int], today: dt.date) -> list[Any] | None:
+def _readings_this_week(session: Session, cohort_ids: list[int], today: dt.date) -> list[Reading]:
     """The book study's readings open today for the viewer's cohorts (book loaded): one query."""
-    if not feature_available("lti_tool.discussions.models"):
-        return None
-    from lti_tool.discussions.models import Book, BookCohort, Reading
-
     return list(session.scalars(
         select(Reading).join(Book, Book.id == Reading.book_id).options(joinedload(Reading.book))
         .where(Reading.starts_on <= today, Reading.ends_on >= today,
@@ -317,16 +301,10 @@ def _readings_this_week(session: Session, cohort_ids: list[int], today: dt.date)
         .order_by(Reading.ends_on, Reading.id)).unique())
 
 
-def _modules_due(session: Session, program: Program, membership: Membership, now: dt.datetime
-                 ) -> list[tuple[Any, Any]] | None:
+def _modules_due(session: Session, access: Access, now: dt.datetime) -> list[tuple[Any, Any]]:
     """Open modules the participant has not finished, soonest due first (the modules feature's own rules)."""
-    if not feature_available("lti_tool.modules.services"):
-        return None
-    from lti_tool.modules import services as modules
-
-    viewer = modules.viewer_for(session, membership, program)
-    shown = modules.visible_modules(session, viewer)
-    states = modules.states_for(session, viewer, shown, now=now)
+    shown = modules.visible_modules(session, access)
+    states = modules.states_for(session, access, shown, now=now)
     due = [(m, states[m.id]) for m in shown if states[m.id].open and not states[m.id].complete]
     far = dt.date.max
     return sorted(due, key=lambda pair: (pair[1].due_on or far, pair[0].title.lower()))
@@ -352,7 +330,6 @@ class FacilitatorHome:
     sessions: list[SessionLine]
     proposals: list[Proposal]
     milestones: list[Milestone]
-    attendance: bool
 
     @property
     def to_review(self) -> int:
@@ -378,7 +355,7 @@ def facilitator_home(session: Session, access: Access, now: dt.datetime | None =
         select(Proposal).where(Proposal.program_id == program.id, Proposal.proposer_id == access.id)
         .order_by(Proposal.created_at.desc(), Proposal.id.desc())))
     return FacilitatorHome(ctx, cohorts, ctx.lines(_upcoming_meetings(session, program, ids, ctx.now)), proposals,
-                           _milestones(session, program, ctx.today), feature_available("lti_tool.attendance.views"))
+                           _milestones(session, program, ctx.today))
 
 
 # -- lead ----------------------------------------------------------------------------------------------------
@@ -397,7 +374,7 @@ class LeadHome:
     proposals_to_review: int
     sessions: list[SessionLine]
     roster: RosterFreshness
-    passback: dict[str, int] | None          # pending/sent/failed scores; None without the grades feature
+    passback: dict[str, int]                 # pending/sent/failed scores
     milestones: list[Milestone]
 
     @property
@@ -426,11 +403,7 @@ def lead_home(session: Session, access: Access, now: dt.datetime | None = None) 
         Proposal.program_id == program.id, Proposal.status == ProposalStatus.submitted)) or 0
     active = session.scalar(select(func.count()).select_from(Membership).where(
         Membership.course_id == course.id, Membership.active.is_(True))) or 0
-    passback = None
-    if feature_available("lti_tool.grades.services"):
-        from lti_tool.grades.services import delivery_summary
-
-        passback = delivery_summary(session, course)
+    passback = delivery_summary(session, course)
     return LeadHome(ctx, cohort_summaries(session, program), int(proposals),
                     ctx.lines(_upcoming_meetings(session, program, None, ctx.now)),
                     RosterFreshness(course.roster_synced_at, int(active), bool(course.nrps_url)), passback,

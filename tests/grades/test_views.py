@@ -240,7 +240,7 @@ def test_only_leads_edit_columns_when_the_program_names_its_leads(app, course, l
     course_id, facilitator = course
     other = lti("demo-facilitator-2")
     with app.app_context():
-        from lti_tool.programs.services import program_for_course
+        from lti_tool.programs.queries import program_for_course
 
         component_id = _record(course_id, {"demo-participant-1": 6.0}).id
         program = program_for_course(db.session, db.session.get(Course, course_id))

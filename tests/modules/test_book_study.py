@@ -8,13 +8,14 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from lti_tool.discussions import services as ds
+from lti_tool.discussions import permissions as dp, queries as dq, writes as dw
 from lti_tool.discussions.models import Post, PostRevision, Thread
 from lti_tool.errors import Conflict, InvalidInput, NotFound
 from lti_tool.lti.models import CourseRole
 from lti_tool.modules import queries, threads, writes
 from lti_tool.modules.models import (CompletionRule, ItemCompletion, ItemKind, ItemRelease, ItemThread, Reflection,
                                      ReflectionVisibility)
+from tests.factories import acting
 from tests.modules.conftest import NOW, make_world, next_year_of
 
 TODAY = NOW.date()
@@ -26,10 +27,10 @@ def _done(world, item, name) -> bool:
 
 
 def _book(world, cohorts=("Literacy",), starts=TODAY - dt.timedelta(days=1)):
-    lena = world.people["Lena"]
-    book = ds.save_book(world.session, lena, world.program, title="Street Data", author="Shane Safir",
+    lena = world.access("Lena")
+    book = dw.save_book(world.session, lena, title="Street Data", author="Shane Safir",
                         cohort_ids=[world.cohorts[c].id for c in cohorts])
-    reading = ds.save_reading(world.session, lena, book, label="Chapter 2", starts_on=starts,
+    reading = dw.save_reading(world.session, lena, book, label="Chapter 2", starts_on=starts,
                               ends_on=starts + dt.timedelta(days=7), prompt="What counts as data?", now=NOW)
     return book, reading
 
@@ -56,10 +57,10 @@ def test_a_shared_reflection_is_posted_in_its_cohorts_thread_and_updated_in_plac
     assert post.body_markdown == "Maya asked *why* twice." and "<em>why</em>" in post.body_html
 
     # The cohort reads it in the book study, with everything the discussions do (replies, notifications).
-    quinn_in_lit = ds.viewer_for(world.session, world.people["Quinn"], lit)
-    page = ds.thread_page(world.session, quinn_in_lit, thread, now=NOW)
+    quinn_in_lit = dp.viewer_for(world.session, world.people["Quinn"], lit)
+    page = dq.thread_page(world.session, quinn_in_lit, thread, now=NOW)
     assert [p.post.id for p in page.posts] == [post.id]
-    ds.create_post(world.session, quinn_in_lit, thread, "Same with Leo.", parent=post, now=NOW)
+    dw.create_post(world.session, quinn_in_lit, thread, "Same with Leo.", parent=post, now=NOW)
 
     # Changing the reflection edits the same post (its earlier text kept as a revision), no second post.
     writes.submit_reflection(world.session, pat, item, "Maya asked why three times.", now=NOW)
@@ -72,10 +73,10 @@ def test_a_shared_reflection_is_posted_in_its_cohorts_thread_and_updated_in_plac
                                                             now=NOW).post_id)
     assert sam_post.thread_id != thread.id and sam_post.thread.cohort_id == world.cohorts["Math"].id
     with pytest.raises(NotFound):
-        ds.get_thread(world.session, ds.viewer_for(world.session, world.people["Sam"], world.cohorts["Math"]),
+        dq.get_thread(world.session, dp.viewer_for(world.session, world.people["Sam"], world.cohorts["Math"]),
                       thread.id)
     with pytest.raises(NotFound):
-        ds.viewer_for(world.session, world.people["Sam"], lit)
+        dp.viewer_for(world.session, world.people["Sam"], lit)
 
 
 def test_a_private_reflection_is_posted_nowhere(world):
@@ -91,7 +92,7 @@ def test_a_shared_reflection_refused_by_a_locked_thread_saves_nothing(world):
     _module, item = _shared_reflection(world)
     lit = world.cohorts["Literacy"]
     place = threads.place_for(world.session, item, lit, now=NOW)
-    ds.set_locked(world.session, ds.viewer_for(world.session, world.people["Fay"], lit), place.thread, True,
+    dw.set_locked(world.session, dp.viewer_for(world.session, world.people["Fay"], lit), place.thread, True,
                   "Paused until Monday")
     with pytest.raises(Conflict, match="locked"):
         writes.submit_reflection(world.session, world.viewer("Pat"), item, "Written while it was locked.", now=NOW)
@@ -111,8 +112,8 @@ def test_a_discussion_item_of_its_own_opens_a_thread_per_cohort_and_is_done_by_p
     with pytest.raises(Conflict, match="Post in the thread first"):
         writes.mark_done(world.session, pat, item, now=NOW)
 
-    lit_view = ds.viewer_for(world.session, world.people["Pat"], world.cohorts["Literacy"])
-    ds.create_post(world.session, lit_view, place.thread, "Exit tickets!", now=NOW)
+    lit_view = dp.viewer_for(world.session, world.people["Pat"], world.cohorts["Literacy"])
+    dw.create_post(world.session, lit_view, place.thread, "Exit tickets!", now=NOW)
     assert _done(world, item, "Pat") and not _done(world, item, "Quinn")
     assert queries.states_for(world.session, pat, [module], now=NOW)[module.id].complete
 
@@ -123,13 +124,13 @@ def test_a_discussion_item_of_its_own_opens_a_thread_per_cohort_and_is_done_by_p
     assert [p.cohort.name for p in lead_places] == ["Literacy", "Math"]
     assert len({p.thread.id for p in lead_places}) == 2
     # A facilitator's post completes nothing; a removed post no longer counts as having posted.
-    lead_view = ds.viewer_for(world.session, world.people["Lena"], world.cohorts["Math"])
-    ds.create_post(world.session, lead_view, lead_places[1].thread, "Welcome, Math!", now=NOW)
+    lead_view = dp.viewer_for(world.session, world.people["Lena"], world.cohorts["Math"])
+    dw.create_post(world.session, lead_view, lead_places[1].thread, "Welcome, Math!", now=NOW)
     assert world.session.scalar(select(func.count(ItemCompletion.id))) == 1
-    quinn_view = ds.viewer_for(world.session, world.people["Quinn"], world.cohorts["Literacy"])
-    quinn_post = ds.create_post(world.session, quinn_view, place.thread, "Me too.", now=NOW)
+    quinn_view = dp.viewer_for(world.session, world.people["Quinn"], world.cohorts["Literacy"])
+    quinn_post = dw.create_post(world.session, quinn_view, place.thread, "Me too.", now=NOW)
     assert threads.posted_in_thread(world.session, world.viewer("Quinn"), item)
-    ds.delete_post(world.session, quinn_view, quinn_post, now=NOW)
+    dw.delete_post(world.session, quinn_view, quinn_post, now=NOW)
     assert not threads.posted_in_thread(world.session, world.viewer("Quinn"), item)
 
 
@@ -140,7 +141,7 @@ def test_a_post_in_a_locked_items_thread_completes_it_when_it_opens(world):
     item = writes.save_item(world.session, world.viewer("Lena"), module, kind=ItemKind.discussion, title="Talk",
                         release=ItemRelease.after_previous)
     place = threads.place_for(world.session, item, world.cohorts["Literacy"], now=NOW)
-    ds.create_post(world.session, ds.viewer_for(world.session, world.people["Pat"], world.cohorts["Literacy"]),
+    dw.create_post(world.session, dp.viewer_for(world.session, world.people["Pat"], world.cohorts["Literacy"]),
                    place.thread, "Early bird.", now=NOW)
     assert not _done(world, item, "Pat")       # still locked: it says why instead
     pat = world.viewer("Pat")
@@ -156,7 +157,7 @@ def test_a_discussion_of_a_reading_uses_each_cohorts_thread_of_that_reading(worl
                         title="Discuss chapter 2", reading_id=reading.id, linked_title="Street Data: Chapter 2")
     place = threads.place_for(world.session, item, world.cohorts["Literacy"], now=NOW)
     assert place.thread.reading_id == reading.id and place.thread.cohort_id == world.cohorts["Literacy"].id
-    ds.create_post(world.session, ds.viewer_for(world.session, world.people["Quinn"], world.cohorts["Literacy"]),
+    dw.create_post(world.session, dp.viewer_for(world.session, world.people["Quinn"], world.cohorts["Literacy"]),
                    place.thread, "Data is more than numbers.", now=NOW)
     assert _done(world, item, "Quinn")
     math = threads.place_for(world.session, item, world.cohorts["Math"], now=NOW)
@@ -181,10 +182,10 @@ def test_items_refuse_readings_and_threads_of_another_program_and_unverifiable_p
     other.program.settings = {"leads": [other_lead.id]}
     other_cohort = other.cohort("Elsewhere")
     world.session.flush()
-    foreign_book = ds.save_book(world.session, other_lead, other.program, title="Theirs",
+    foreign_book = dw.save_book(world.session, acting(world.session, other_lead), title="Theirs",
                                 cohort_ids=[other_cohort.id])
-    foreign = ds.save_reading(world.session, other_lead, foreign_book, label="Ch 1", starts_on=TODAY,
-                              ends_on=TODAY, now=NOW)
+    foreign = dw.save_reading(world.session, acting(world.session, other_lead), foreign_book, label="Ch 1",
+                              starts_on=TODAY, ends_on=TODAY, now=NOW)
     module = world.module(items=())
     lena = world.viewer("Lena")
     with pytest.raises(InvalidInput, match="reading of this program"):
@@ -213,9 +214,9 @@ def test_a_copy_into_another_program_points_at_that_programs_reading_of_the_same
 
     next_year, lena_next = next_year_of(world, "Literacy 2031")
     next_cohort = next_year.cohorts["Literacy 2031"]
-    same = ds.save_book(world.session, lena_next, next_year.program, title="Street Data",
+    same = dw.save_book(world.session, acting(world.session, lena_next), title="Street Data",
                         cohort_ids=[next_cohort.id])
-    same_reading = ds.save_reading(world.session, lena_next, same, label="Chapter 2", starts_on=TODAY,
+    same_reading = dw.save_reading(world.session, acting(world.session, lena_next), same, label="Chapter 2", starts_on=TODAY,
                                    ends_on=TODAY, now=NOW)
     [copy] = writes.copy_program_modules(world.session, lena, next_year.program.id).modules
     reading_copy, talk_copy = copy.items

@@ -228,19 +228,22 @@ def test_lead_sees_every_cohort_fill_level_waiting_list_and_what_to_review(app, 
 
 
 def test_lead_sees_failed_and_pending_grade_deliveries(app, lti, demo):
-    from lti_tool.grades.models import DeliveryStatus
-    from lti_tool.grades import services as grades
+    from lti_tool.grades.models import ComponentKind, DeliveryStatus, ScoreDelivery
+    from lti_tool.grades.writes import ensure_component
 
     with app.app_context():
         course = db.session.scalar(select(Course).where(Course.context_id == "demo-course"))
-        summary = {s.value: 0 for s in DeliveryStatus}
-        summary.update(failed=2, pending=3, sent=7)
-    original = grades.delivery_summary
-    grades.delivery_summary = lambda session, c: dict(summary) if c.id == course.id else original(session, c)
-    try:
-        lms = section(lti(LEAD).get(f"/c/{demo}/").text, "home-lms")
-    finally:
-        grades.delivery_summary = original
+        component = ensure_component(db.session, course, "attendance", ComponentKind.attendance, "Attendance", 8)
+        people = db.session.scalars(select(Membership).where(Membership.course_id == course.id)).all()
+        # The outbox as delivery attempts leave it: 2 refused by the LMS, 3 waiting for a retry, 7 in the gradebook.
+        statuses = [DeliveryStatus.failed] * 2 + [DeliveryStatus.pending] * 3 + [DeliveryStatus.sent] * 7
+        for n, status in enumerate(statuses):
+            db.session.add(ScoreDelivery(component_id=component.id, membership_id=people[n % len(people)].id,
+                                         score_given=5, score_maximum=8, comment="", activity_progress="Completed",
+                                         grading_progress="FullyGraded", scored_at=utcnow(),
+                                         next_attempt_at=utcnow(), status=status))
+        db.session.commit()
+    lms = section(lti(LEAD).get(f"/c/{demo}/").text, "home-lms")
     assert "2 failed" in lms and "3 pending" in lms and "7 scores sent" in lms
 
 
