@@ -6,7 +6,7 @@ import re
 import secrets
 import threading
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, g, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 
 log = logging.getLogger(__name__)

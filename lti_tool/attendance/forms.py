@@ -10,10 +10,6 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from lti_tool.attendance.models import ExcusedPolicy, StatusKind
 
 
-class ActionForm(FlaskForm):
-    """Just the CSRF token: the quick roll and the import review read their rows from the request."""
-
-
 class StatusForm(FlaskForm):
     key = StringField("Key", validators=[DataRequired(message="Give a one-letter key."), Length(max=1)],
                       description="One letter, pressed on the quick roll.")

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 from wtforms import SelectChoice
 
 from lti_tool.attendance import formats, queries, writes
-from lti_tool.attendance.forms import (ActionForm, CheckInForm, ImportForm, MakeUpAssignForm, MakeUpReviewForm,
+from lti_tool.attendance.forms import (CheckInForm, ImportForm, MakeUpAssignForm, MakeUpReviewForm,
                                        MakeUpSubmitForm, NewStatusForm, RequirementForm, SettingsForm, StatusForm)
 from lti_tool.attendance.models import ExcusedPolicy, MakeUpStatus, StatusKind
 from lti_tool.attendance.permissions import CheckInRefused, WrongCode
 from lti_tool.calendar.models import Meeting
 from lti_tool.course.access import Access
 from lti_tool.course.csvfile import csv_response
-from lti_tool.course.forms import show_error
+from lti_tool.course.forms import ActionForm, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import DomainError, InvalidInput

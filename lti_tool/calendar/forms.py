@@ -81,5 +81,3 @@ class TimezoneForm(FlaskForm):
                                        "program's time zone.")
 
 
-class ConfirmForm(FlaskForm):
-    """A form with only its CSRF token, for buttons that act (revoke, regenerate)."""

@@ -7,13 +7,13 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from wtforms import SelectChoice
 
 from lti_tool.calendar import formats, queries, writes
-from lti_tool.calendar.forms import (ConfirmForm, DeleteMeetingForm, MeetingForm, MilestoneForm, SeriesForm,
+from lti_tool.calendar.forms import (DeleteMeetingForm, MeetingForm, MilestoneForm, SeriesForm,
                                      TimezoneForm)
 from lti_tool.calendar.models import Meeting, MeetingKind
 from lti_tool.calendar.writes import Recurrence, Scope, SessionDetails
 from lti_tool.course import zones
 from lti_tool.course.access import Access
-from lti_tool.course.forms import show_error
+from lti_tool.course.forms import ActionForm, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db, utcnow
 from lti_tool.errors import Forbidden, InvalidInput
@@ -70,7 +70,7 @@ def index(access: Access):
 def timeline(access: Access):
     """The program's year as its pages show it: a numbered list of dates, milestones and sessions."""
     return render_template("calendar/timeline.html", program=access.program, lead=access.lead,
-                           entries=queries.timeline(db.session, access), confirm=ConfirmForm())
+                           entries=queries.timeline(db.session, access), confirm=ActionForm())
 
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
@@ -217,7 +217,7 @@ def edit_milestone(access: Access, milestone_id: int | None = None):
 @program_page(lead=True)
 def delete_milestone(access: Access, milestone_id: int):
     milestone = queries.get_milestone(db.session, access, milestone_id)
-    if not ConfirmForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         raise Forbidden("The form has expired. Reload the page and try again.")
     title = milestone.title
     writes.delete_milestone(db.session, access, milestone)
@@ -257,13 +257,13 @@ def subscribe(access: Access):
     feed_url = url_for("calendar_feed.feed", token=token.token, _external=True) if token else None
     webcal_url = re.sub(r"^https?://", "webcal://", feed_url) if feed_url else None
     return render_template("calendar/subscribe.html", program=access.program, feed_url=feed_url,
-                           webcal_url=webcal_url, form=ConfirmForm())
+                           webcal_url=webcal_url, form=ActionForm())
 
 
 @bp.route("/subscribe/regenerate", methods=["POST"])
 @program_page()
 def regenerate(access: Access):
-    if not ConfirmForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         raise Forbidden("The form has expired. Reload the page and try again.")
     writes.regenerate_feed_token(db.session, access.membership)
     db.session.commit()
@@ -275,7 +275,7 @@ def regenerate(access: Access):
 @bp.route("/subscribe/revoke", methods=["POST"])
 @program_page()
 def revoke(access: Access):
-    if not ConfirmForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         raise Forbidden("The form has expired. Reload the page and try again.")
     writes.revoke_feed_token(db.session, access.membership)
     db.session.commit()

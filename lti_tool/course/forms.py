@@ -1,12 +1,28 @@
-"""A service's ``InvalidInput`` shown where the person typed: on the field it names, else on the form.
+"""Forms every feature uses: a service's ``InvalidInput`` shown where the person typed (on the field it names,
+else on the form), the button-only ``ActionForm`` and the checkbox-list field.
 
 Templates show form-level messages with the ``form_errors(form)`` macro of ``_macros.html``; field messages
 are shown by the ``field`` macro.
 """
 from __future__ import annotations
 
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField
+from wtforms.widgets import CheckboxInput, ListWidget
+
 from lti_tool.db import db
 from lti_tool.errors import DomainError
+
+
+class ActionForm(FlaskForm):
+    """A button that acts (move, mark done, revoke, sync…): its CSRF token is all it carries."""
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A choice of several, shown as a list of checkboxes (the ``field`` macro renders it as a fieldset)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 def show_error(form, exc: DomainError, *, rollback: bool = True) -> None:

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from wtforms import SelectChoice
 
 from lti_tool.course.csvfile import csv_response
-from lti_tool.course.forms import show_error
+from lti_tool.course.forms import ActionForm, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.course.text import safe
 from lti_tool.course.zones import form_value, wall_clock_to_utc
@@ -208,14 +208,14 @@ def cohort(access, cohort_id: int):
     return render_template("discussions/cohort.html", **_ctx(
         viewer, plans=page.plans, rows=page.rows, by_reading=page.by_reading, mine=page.mine,
         can_start=page.can_start, today=page.today, criteria=q.criteria_text, total_unread=page.total_unread,
-        action=f.ActionForm(), settings_form=settings_form))
+        action=ActionForm(), settings_form=settings_form))
 
 
 @bp.post("/cohort/<int:cohort_id>/read-all")
 @program_page(setup=OPEN_THREADS)
 def read_all(access, cohort_id: int):
     viewer = cohort_viewer(db.session, access, cohort_id)
-    if f.ActionForm().validate_on_submit():
+    if ActionForm().validate_on_submit():
         w.mark_all_read(db.session, viewer)
         db.session.commit()
         flash("Everything is marked as read.", "success")
@@ -262,7 +262,7 @@ def new_thread(access, cohort_id: int):
 
 def _thread_page(viewer: Viewer, thread, form, page, reply_to=None, settings_form=None):
     return render_template("discussions/thread.html", **_ctx(
-        viewer, thread=thread, page=page, form=form, reply_to=reply_to, action=f.ActionForm(),
+        viewer, thread=thread, page=page, form=form, reply_to=reply_to, action=ActionForm(),
         reason_form=f.ReasonForm(), settings_form=settings_form,
         criteria=q.criteria_text(thread.reading) if thread.reading else ""))
 
@@ -351,7 +351,7 @@ def edit_post(access, cohort_id: int, post_id: int):
 def delete_post(access, cohort_id: int, post_id: int):
     viewer = cohort_viewer(db.session, access, cohort_id)
     post = q.get_post(db.session, viewer, post_id)
-    if f.ActionForm().validate_on_submit():
+    if ActionForm().validate_on_submit():
         w.delete_post(db.session, viewer, post)
         db.session.commit()
         flash("Your post was removed; replies to it stay.", "success")
@@ -363,13 +363,13 @@ def delete_post(access, cohort_id: int, post_id: int):
 def react(access, cohort_id: int, post_id: int):
     viewer = cohort_viewer(db.session, access, cohort_id)
     post = q.get_post(db.session, viewer, post_id)
-    if not f.ActionForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400, "The form expired; reload the page.")
     w.toggle_reaction(db.session, viewer, post, request.form.get("kind", ""))
     db.session.commit()
     if request.headers.get("HX-Request"):
         pv = q.thread_page(db.session, viewer, post.thread).post_view(post.id)
-        return render_template("discussions/_reactions.html", pv=pv, action=f.ActionForm(), **_ctx(viewer))
+        return render_template("discussions/_reactions.html", pv=pv, action=ActionForm(), **_ctx(viewer))
     return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
 
 
@@ -412,7 +412,7 @@ def moderate_thread(access, cohort_id: int, thread_id: int):
     thread = q.get_thread(db.session, viewer, thread_id)
     require_manager(viewer, "moderate threads")
     action = request.form.get("action", "")
-    if not f.ActionForm().validate_on_submit():
+    if not ActionForm().validate_on_submit():
         abort(400, "The form expired; reload the page.")
     if action not in MODERATED:
         abort(400)
@@ -462,7 +462,7 @@ def hide_post(access, cohort_id: int, post_id: int):
     post = q.get_post(db.session, viewer, post_id)
     form = f.ReasonForm()
     if request.method == "POST" and request.form.get("unhide"):
-        if f.ActionForm().validate_on_submit():
+        if ActionForm().validate_on_submit():
             w.set_hidden(db.session, viewer, post, False)
             db.session.commit()
             flash("The post is shown again.", "success")
@@ -497,14 +497,14 @@ def move_post(access, cohort_id: int, post_id: int):
 def moderation(access, cohort_id: int):
     viewer = cohort_viewer(db.session, access, cohort_id)
     require_manager(viewer, "open the moderation page")
-    if request.method == "POST" and f.ActionForm().validate_on_submit():
+    if request.method == "POST" and ActionForm().validate_on_submit():
         w.resolve_report(db.session, viewer, request.form.get("report_id", type=int) or 0)
         db.session.commit()
         flash("Report closed.", "success")
         return redirect(url_for(".moderation", course_id=access.course_id, cohort_id=cohort_id))
     return render_template("discussions/moderation.html", **_ctx(
         viewer, reports=q.open_reports(db.session, viewer), log=q.moderation_log(db.session, viewer),
-        action=f.ActionForm()))
+        action=ActionForm()))
 
 
 # -- search, mentions, notifications ---------------------------------------------------------------------------
@@ -537,7 +537,7 @@ def notifications(access, cohort_id: int):
     notes = notify.notifications(db.session, viewer)
     pref = notify.preference(db.session, access.membership)
     return render_template("discussions/notifications.html", **_ctx(
-        viewer, notes=notes, shown_name=shown_name, action=f.ActionForm(),
+        viewer, notes=notes, shown_name=shown_name, action=ActionForm(),
         pref_form=f.PreferenceForm(email_mode=pref.email_mode.value),
         email_available=notify.email_enabled_for(db.session, access.program)))
 
@@ -546,7 +546,7 @@ def notifications(access, cohort_id: int):
 @program_page(setup=OPEN_THREADS)
 def notifications_read(access, cohort_id: int):
     viewer = cohort_viewer(db.session, access, cohort_id)
-    if f.ActionForm().validate_on_submit():
+    if ActionForm().validate_on_submit():
         notify.mark_notifications_read(db.session, viewer)
         db.session.commit()
         flash("Notifications marked as read.", "success")

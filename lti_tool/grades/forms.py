@@ -10,10 +10,6 @@ STATE_CHOICES = [SelectChoice("", "Any status"), SelectChoice("sent", "Sent"), S
                  SelectChoice("failed", "Failed"), SelectChoice("none", "No score yet")]
 
 
-class ActionForm(FlaskForm):
-    """A button-only form: its CSRF token is all it carries."""
-
-
 class FilterForm(FlaskForm):
     class Meta:
         csrf = False   # a GET filter changes nothing

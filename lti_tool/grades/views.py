@@ -7,12 +7,12 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from wtforms import SelectChoice
 
 from lti_tool.course.access import Access
-from lti_tool.course.forms import show_error
+from lti_tool.course.forms import ActionForm, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db, utcnow
 from lti_tool.errors import InvalidInput
 from lti_tool.grades import queries, writes
-from lti_tool.grades.forms import ActionForm, ComponentForm, FilterForm
+from lti_tool.grades.forms import ComponentForm, FilterForm
 from lti_tool.grades.models import DeliveryStatus
 
 bp = Blueprint("grades", __name__, url_prefix="/c/<int:course_id>/grades")

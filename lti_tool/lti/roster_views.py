@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from flask_wtf import FlaskForm
 
 from lti_tool.course.access import Access
+from lti_tool.course.forms import ActionForm
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.jobs import QUEUE_DOWN, Job, JobStatus
@@ -20,10 +20,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("roster", __name__, url_prefix="/c/<int:course_id>/roster")
 
 POLL_SECONDS = 2
-
-
-class SyncForm(FlaskForm):
-    """The "Sync roster now" button: its CSRF token is all it carries."""
 
 
 def start_sync(session, membership: Membership) -> Job:
@@ -61,13 +57,13 @@ def index(access: Access):
     page = roster_page(db.session, access, inactive=request.args.get("status") == "inactive",
                        page=request.args.get("page", 1, type=int) or 1)
     return render_template("roster/index.html", access=access, course=page.course, roster=page, job=page.job,
-                           form=SyncForm(), poll_seconds=POLL_SECONDS)
+                           form=ActionForm(), poll_seconds=POLL_SECONDS)
 
 
 @bp.route("/sync", methods=["POST"])
 @program_page(staff=True)
 def sync(access: Access):
-    form = SyncForm()
+    form = ActionForm()
     back = redirect(url_for("roster.index", course_id=access.course_id))
     if not form.validate_on_submit():
         flash("The form had expired; press “Sync roster now” again.", "warning")
@@ -92,7 +88,7 @@ def sync(access: Access):
 def progress(access: Access, job_id: int):
     """The progress fragment the roster page polls (htmx); a whole page when opened without htmx."""
     job = get_sync(db.session, access, job_id)
-    context = dict(access=access, course=access.course, job=job, form=SyncForm(), poll_seconds=POLL_SECONDS)
+    context = dict(access=access, course=access.course, job=job, form=ActionForm(), poll_seconds=POLL_SECONDS)
     if request.headers.get("HX-Request"):
         # 286 tells htmx to stop polling: the job is over and the fragment shows its outcome.
         return render_template("roster/_job.html", **context), 286 if job.finished else 200

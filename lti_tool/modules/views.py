@@ -9,14 +9,14 @@ import datetime as dt
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from wtforms import SelectChoice
 
-from lti_tool.course.forms import show_error
+from lti_tool.course.forms import ActionForm, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import Conflict, DomainError, InvalidInput, NotFound
 from lti_tool.lti import deep_linking
 from lti_tool.lti.models import Course, Membership
 from lti_tool.modules import completion, formats, permissions, queries, threads, writes
-from lti_tool.modules.forms import (ActionForm, CopyProgramForm, CopyToCohortForm, FeedbackForm, ImportProgramForm,
+from lti_tool.modules.forms import (CopyProgramForm, CopyToCohortForm, FeedbackForm, ImportProgramForm,
                                     ItemForm, ModuleForm, ReflectionForm, SettingsForm)
 from lti_tool.modules.models import (CompletionRule, GradeMode, ItemKind, ItemRelease, Module, ModuleItem,
                                      ReflectionVisibility, ReleaseRule)

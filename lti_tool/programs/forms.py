@@ -15,10 +15,6 @@ MODE_CHOICES = [SelectChoice(m.value, m.label) for m in SignupMode]
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
 
 
-class ActionForm(FlaskForm):
-    """A button-only form: its CSRF token is all it carries."""
-
-
 class ProgramForm(FlaskForm):
     title = StringField("Program title", validators=[DataRequired(message="Give the program a title."),
                                                      Length(max=200)])

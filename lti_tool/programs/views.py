@@ -8,7 +8,7 @@ from wtforms import SelectChoice
 
 from lti_tool.course import zones
 from lti_tool.course.access import Access
-from lti_tool.course.forms import show_error
+from lti_tool.course.forms import ActionForm, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db, utcnow
 from lti_tool.errors import InvalidInput
@@ -16,7 +16,7 @@ from lti_tool.lti.deep_linking import PlaceableItem, register_target
 from lti_tool.lti.models import CourseRole
 from lti_tool.programs import home as home_pages, permissions, queries, writes
 from lti_tool.programs.forms import (
-    ActionForm, AutoGroupsForm, CohortForm, PersonForm, ProgramForm, ProposalForm, ProposalReviewForm,
+    AutoGroupsForm, CohortForm, PersonForm, ProgramForm, ProposalForm, ProposalReviewForm,
     QuestionsForm, ReviewForm, SmallGroupForm, application_form,
 )
 from lti_tool.programs.models import Cohort, Program, SeatStatus
