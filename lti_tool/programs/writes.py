@@ -227,16 +227,11 @@ def _check_can_join(access: Access, cohort: Cohort) -> None:
         raise InvalidInput("You facilitate this cohort, so you cannot also sign up for it.")
 
 
-def _when(access: Access, value: dt.datetime) -> str:
-    """An instant for a message: the viewer's wall clock, the zone named."""
-    return f"{value.astimezone(access.zone):%B %-d, %Y at %-I:%M %p} ({access.zone.key})"
-
-
 def _check_window(access: Access, cohort: Cohort, now: dt.datetime, what: str = "Sign-up") -> None:
     if cohort.signup_opens_at and now < cohort.signup_opens_at:
-        raise InvalidInput(f"{what} for {cohort.name} opens on {_when(access, cohort.signup_opens_at)}.")
+        raise InvalidInput(f"{what} for {cohort.name} opens on {zones.describe_instant(cohort.signup_opens_at, access.zone)}.")
     if cohort.signup_closes_at and now >= cohort.signup_closes_at:
-        raise InvalidInput(f"{what} for {cohort.name} closed on {_when(access, cohort.signup_closes_at)}. Ask a "
+        raise InvalidInput(f"{what} for {cohort.name} closed on {zones.describe_instant(cohort.signup_closes_at, access.zone)}. Ask a "
                            "facilitator if you still want to join.")
 
 
@@ -528,10 +523,9 @@ def submit_proposal(session: Session, access: Access, *, title: str, kind: Cohor
         if program.proposals_open_at is None:
             raise InvalidInput("The program is not taking facilitator proposals.")
         if now < program.proposals_open_at:
-            day = program.proposals_open_at.astimezone(access.zone)
-            raise InvalidInput(f"Proposals open on {day:%B %-d, %Y} ({access.zone.key}).")
-        day = program.proposals_close_at.astimezone(access.zone)
-        raise InvalidInput(f"The proposal deadline passed on {day:%B %-d, %Y} ({access.zone.key}).")
+            raise InvalidInput(f"Proposals open on {zones.describe_instant(program.proposals_open_at, access.zone)}.")
+        raise InvalidInput("The proposal deadline passed on "
+                           f"{zones.describe_instant(program.proposals_close_at, access.zone)}.")
     title, kind, description = _proposal_fields(title, kind, description)
     proposal = Proposal(program_id=program.id, proposer_id=access.id, title=title, kind=kind,
                         description=description, audience=audience or "", format=format or "",

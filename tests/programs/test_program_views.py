@@ -169,7 +169,7 @@ def test_sign_up_after_the_window_closed_gets_a_message_and_no_seat(app, lti, le
     response = participant.post(f"/c/{cid}/cohorts/{cohort_id}/signup",
                                 data={"csrf_token": participant.csrf_token(f"/c/{cid}/proposals/new")})
     assert response.status_code == 400
-    assert "closed on October 3, 2020" in response.text
+    assert "closed on Sat 3 Oct 2020" in response.text
     assert with_session(app, lambda s: s.scalars(select(CohortMember)).all()) == []
 
 
