@@ -85,11 +85,6 @@ def to_utc(program, local: dt.datetime | None) -> dt.datetime | None:
     return wall_clock_to_utc(program_zone(program), local)
 
 
-def to_local(program, value: dt.datetime | None) -> dt.datetime | None:
-    """A stored UTC instant as wall-clock time in the program's zone (aware)."""
-    return value.astimezone(program_zone(program)) if value is not None else None
-
-
 def form_value(zone: ZoneInfo, value: dt.datetime | None) -> dt.datetime | None:
     """A stored instant as the naive wall-clock value a ``datetime-local`` input shows."""
     return value.astimezone(zone).replace(tzinfo=None) if value is not None else None

@@ -149,10 +149,6 @@ class Membership(TimestampMixin, Base):
     user: Mapped[User] = relationship()
     course: Mapped[Course] = relationship()
 
-    @property
-    def is_facilitator(self) -> bool:
-        return self.role is CourseRole.facilitator
-
 
 class ResourceLink(TimestampMixin, Base):
     """A placement of the tool in a course (a Canvas module item, a Moodle activity)."""

@@ -11,7 +11,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from lti_tool.db import db, utcnow
-from lti_tool.jobs import Job, JobStatus, job_under_way, open_job, report, task
+from lti_tool.jobs import Job, JobStatus, open_job, report, task
 from lti_tool.lti.identity import _text, map_role
 from lti_tool.lti.models import Course, Membership, User
 from lti_tool.lti.services import LtiServices, ServiceError
@@ -28,11 +28,6 @@ def roster_is_stale(course: Course, now: dt.datetime | None = None) -> bool:
         return True
     age = (now or utcnow()) - course.roster_synced_at
     return age.total_seconds() > current_app.config["ROSTER_MAX_AGE_SECONDS"]
-
-
-def running_sync(session: Session, course: Course) -> Job | None:
-    """The sync under way, if any (an abandoned one is marked failed: ``jobs.job_under_way``)."""
-    return job_under_way(session, JOB_KIND, course.id)
 
 
 def request_roster_sync(session: Session, course: Course, started_by_id: int | None) -> Job:
