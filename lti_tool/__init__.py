@@ -126,6 +126,9 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.discussions import models as _discussion_models, views as discussions_views  # noqa: F401
 
     app.register_blueprint(discussions_views.bp)
+    from lti_tool.course import notices as _notice_models, views as course_views  # noqa: F401
+
+    app.register_blueprint(course_views.bp)
     # What features tell each other (course/events.py), wired here and only here; connecting the same
     # function again (a second app in one process) is the same single receiver.
     from lti_tool.course import events
