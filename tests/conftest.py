@@ -2,10 +2,10 @@
 server on loopback that serves the tool and its sandbox LMS, and real LTI launches over HTTP."""
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import threading
-import uuid
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -32,6 +32,20 @@ def _postgres_database():
         admin.close()
 
     return url, drop
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _rsa_key_pool():
+    """Real RSA keys from a pool made once per test process: generating one costs about 50 ms, and nearly every
+    test makes two (the tool's key at its first launch, the sandbox LMS's). Consecutive keys always differ (16 in
+    turn), so a test that rotates keys or forges a token with a foreign key still gets distinct keys."""
+    from lti_tool.lti import keys
+
+    pool = itertools.cycle([keys.new_pem_pair() for _ in range(16)])
+    original = keys.new_pem_pair
+    keys.new_pem_pair = lambda: next(pool)
+    yield
+    keys.new_pem_pair = original
 
 
 @pytest.fixture(scope="session")
@@ -160,7 +174,6 @@ def live_server(app):
 @pytest.fixture
 def sandbox(app, live_server):
     """The sandbox LMS with its demo course, registered in the tool as a platform (as `make run` does)."""
-    from lti_tool.sandbox import services as sandbox_services
     from lti_tool.cli import register_sandbox
 
     with app.app_context():

@@ -14,7 +14,8 @@ from lti_tool.db import utcnow
 from lti_tool.lti.models import ToolKey
 
 
-def _new_pem_pair() -> tuple[str, str]:
+def new_pem_pair() -> tuple[str, str]:
+    """A new 2048-bit RSA key pair as (private PKCS#8 PEM, public SubjectPublicKeyInfo PEM)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -34,7 +35,7 @@ def public_jwk(public_pem: str) -> dict:
 
 
 def create_key(session: Session) -> ToolKey:
-    private, public = _new_pem_pair()
+    private, public = new_pem_pair()
     key = ToolKey(kid=public_jwk(public)["kid"], private_key_pem=private, public_key_pem=public)
     session.add(key)
     session.flush()

@@ -18,7 +18,8 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from lti_tool.db import utcnow
-from lti_tool.lti.keys import _new_pem_pair, public_jwk
+from lti_tool.lti import keys as tool_keys
+from lti_tool.lti.keys import public_jwk
 from lti_tool.sandbox.models import (
     SandboxAccessToken,
     SandboxCourse,
@@ -87,7 +88,7 @@ class DemoInfo:
 # -- platform and keys ---------------------------------------------------------------------------------------
 
 def _new_key(session: Session, platform: SandboxPlatform) -> SandboxKey:
-    private, public = _new_pem_pair()
+    private, public = tool_keys.new_pem_pair()
     key = SandboxKey(platform=platform, kid=public_jwk(public)["kid"], private_key_pem=private,
                      public_key_pem=public)
     session.add(key)

@@ -171,9 +171,9 @@ def test_only_rs256_is_accepted_whatever_the_header_says(forge, alg):
 
 
 def test_id_token_signed_by_a_key_the_platform_never_published_is_refused(forge, app):
-    from lti_tool.lti.keys import _new_pem_pair
+    from lti_tool.lti.keys import new_pem_pair
 
-    private, _ = _new_pem_pair()
+    private, _ = new_pem_pair()
     browser = forge.browser()
     login = forge.login(browser)
     with app.app_context():

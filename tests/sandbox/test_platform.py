@@ -14,7 +14,7 @@ from flask import Flask, jsonify
 
 from lti_tool import sandbox
 from lti_tool.db import db
-from lti_tool.lti.keys import _new_pem_pair, public_jwk
+from lti_tool.lti.keys import new_pem_pair, public_jwk
 from lti_tool.sandbox import services as sb
 
 BASE = "http://localhost"
@@ -43,7 +43,7 @@ def first_form(html: str) -> dict:
 
 @pytest.fixture
 def tool_key():
-    private, public = _new_pem_pair()
+    private, public = new_pem_pair()
     return {"private": private, "jwk": public_jwk(public)}
 
 
@@ -242,7 +242,7 @@ def test_token_refuses_bad_assertions(client, tool_key):
     assert get_token(client, tool_key, scopes=["https://example.com/x"]).get_json()["error"] == "invalid_scope"
     assert get_token(client, tool_key, aud="https://elsewhere/token").status_code == 401
     assert get_token(client, tool_key, exp=int(time.time()) - 3600).status_code == 401
-    other_private, _ = _new_pem_pair()
+    other_private, _ = new_pem_pair()
     forged = jwt.encode({"iss": "sandbox-tool", "sub": "sandbox-tool", "aud": TOKEN_URL, "iat": int(time.time()),
                          "exp": int(time.time()) + 60, "jti": "x"}, other_private, algorithm="RS256",
                         headers={"kid": tool_key["jwk"]["kid"]})
