@@ -18,7 +18,7 @@ from lti_tool.calendar.queries import current_feed_token
 from lti_tool.course import zones
 from lti_tool.course.access import Access
 from lti_tool.db import utcnow
-from lti_tool.errors import InvalidInput, NotFound
+from lti_tool.errors import InvalidInput
 from lti_tool.lti.models import Membership, User
 from lti_tool.programs.models import Cohort, Milestone, MilestoneKind
 
@@ -74,8 +74,8 @@ def _times(zone: ZoneInfo, day: dt.date, start: dt.time, end: dt.time) -> tuple[
 
 def _require_scheduler(access: Access, cohort: Cohort | None) -> None:
     """Sessions of a cohort: those who manage it; sessions of the whole program (``cohort`` None): the leads."""
-    if cohort is not None and (access.program is None or cohort.program_id != access.program.id):
-        raise NotFound("There is no such cohort in this program.")
+    if cohort is not None:
+        access.require_in_program(cohort.program_id, "cohort")
     access.require_manager(cohort, "add sessions")
 
 
@@ -205,6 +205,7 @@ def update_meeting(session: Session, access: Access, meeting: Meeting, details: 
                    day: dt.date, start: dt.time, end: dt.time, scope: str = Scope.one) -> list[Meeting]:
     """Change one session (it leaves its series) or the series from here on / all of it. For a series the
     new clock times and details apply to each session; a changed date moves each one by as many days."""
+    access.require_in_program(meeting.program_id, "session")
     access.require_manager(meeting.cohort, "change sessions")
     details = _clean_details(details)
     zone = zones.program_zone(meeting.program)
@@ -228,6 +229,7 @@ def update_meeting(session: Session, access: Access, meeting: Meeting, details: 
 
 def delete_meeting(session: Session, access: Access, meeting: Meeting, scope: str = Scope.one) -> int:
     """Delete one session, the later ones of its series, or the whole series; returns how many went."""
+    access.require_in_program(meeting.program_id, "session")
     access.require_manager(meeting.cohort, "delete sessions")
     targets = _series_members(session, meeting, scope)
     series_id = meeting.series_id
@@ -280,6 +282,7 @@ def create_milestone(session: Session, access: Access, kind, title: str, on_date
 def update_milestone(session: Session, access: Access, milestone: Milestone, kind, title: str,
                      on_date: dt.date | None, note: str = "") -> Milestone:
     """Change a milestone of the program (leads only)."""
+    access.require_in_program(milestone.program_id, "milestone")
     access.require_lead("change its milestones")
     milestone.kind, milestone.title, milestone.on_date, milestone.note = _clean_milestone(kind, title, on_date, note)
     session.flush()
@@ -288,6 +291,7 @@ def update_milestone(session: Session, access: Access, milestone: Milestone, kin
 
 def delete_milestone(session: Session, access: Access, milestone: Milestone) -> None:
     """Remove a milestone from the program's timeline (leads only)."""
+    access.require_in_program(milestone.program_id, "milestone")
     access.require_lead("change its milestones")
     session.delete(milestone)
     session.flush()

@@ -110,7 +110,7 @@ class Access:
         return self._ours(cohort) and cohort.id in self.seats
 
     def _ours(self, cohort: Cohort) -> bool:
-        return self.program is not None and cohort.program_id == self.program.id
+        return self.in_program(cohort.program_id)
 
     def sees(self, cohort: Cohort | int) -> bool:
         """A cohort's own sessions, threads and modules: those who manage it and those who sit in it."""
@@ -120,6 +120,15 @@ class Access:
     def visible(self) -> frozenset[int]:
         """Every cohort whose own content they see."""
         return self.managed | self.seats
+
+    def in_program(self, program_id: int | None) -> bool:
+        """Whether a row of ``program_id`` is of this program (anything else does not exist for them)."""
+        return self.program is not None and program_id == self.program.id
+
+    def require_in_program(self, program_id: int | None, what: str = "thing") -> None:
+        """404 for a row of another program: services re-check what a loader already scoped."""
+        if not self.in_program(program_id):
+            raise NotFound(f"There is no such {what} in this course.")
 
     def require_lead(self, what: str = "do this") -> None:
         if not self.lead:

@@ -20,19 +20,21 @@ from lti_tool.modules.models import Module
 
 
 def sees(access: Access, module: Module) -> bool:
-    return access.lead or bool(set(module.cohort_ids) & access.visible)
+    return access.in_program(module.program_id) and (access.lead or bool(set(module.cohort_ids) & access.visible))
 
 
 def manages(access: Access, module: Module) -> bool:
-    return access.lead or bool(set(module.cohort_ids) & access.managed)
+    return access.in_program(module.program_id) and (access.lead or bool(set(module.cohort_ids) & access.managed))
 
 
 def edits(access: Access, module: Module) -> bool:
-    return access.lead or (bool(module.cohort_ids) and set(module.cohort_ids) <= access.managed)
+    return access.in_program(module.program_id) and (
+        access.lead or (bool(module.cohort_ids) and set(module.cohort_ids) <= access.managed))
 
 
 def takes(access: Access, module: Module) -> bool:
-    return access.is_participant and bool(set(module.cohort_ids) & access.seats)
+    return access.in_program(module.program_id) and access.is_participant and \
+        bool(set(module.cohort_ids) & access.seats)
 
 
 def managed_cohorts_of(access: Access, module: Module) -> set[int]:

@@ -77,13 +77,20 @@ def get_reflection(session: Session, access: Access, reflection_id: int) -> Refl
     """A reflection of someone in a cohort the viewer manages (of its module); any other is 404."""
     reflection = session.scalar(select(Reflection).join(ModuleItem).join(Module).where(
         Reflection.id == reflection_id, Module.program_id == access.program.id))
-    if reflection is None or not permissions.manages(access, reflection.item.module):
+    if reflection is None:
+        raise NotFound("There is no such reflection here.")
+    require_reflection_reader(session, access, reflection)
+    return reflection
+
+
+def require_reflection_reader(session: Session, access: Access, reflection: Reflection) -> None:
+    """404 unless the viewer manages the reflection's module and a cohort its author sits in (leads: any)."""
+    if not permissions.manages(access, reflection.item.module):
         raise NotFound("There is no such reflection here.")
     if not access.lead:
         theirs = _seats_of(session, access.program, {reflection.membership_id}).get(reflection.membership_id, set())
         if not theirs & permissions.managed_cohorts_of(access, reflection.item.module):
             raise NotFound("There is no such reflection here.")
-    return reflection
 
 
 def cohort_id_for(item: ModuleItem, seats: Iterable[int]) -> int | None:

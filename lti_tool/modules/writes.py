@@ -32,7 +32,7 @@ from lti_tool.modules.models import (
 )
 from lti_tool.modules.queries import (
     ItemState, copy_targets, default_shift_days, item_state, program_cohorts,
-    program_modules, say_date, weekly_budget,
+    program_modules, require_reflection_reader, say_date, weekly_budget,
 )
 from lti_tool.programs.models import Cohort, Program
 
@@ -576,10 +576,10 @@ def submit_reflection(session: Session, access: Access, item: ModuleItem, body: 
 
 def give_feedback(session: Session, access: Access, reflection: Reflection, feedback: str, mark: float | None,
                   now: dt.datetime | None = None) -> Reflection:
-    """A facilitator's answer (and mark) to a reflection loaded by ``queries.get_reflection``; the module's
+    """A facilitator's answer (and mark) to a reflection of someone in a cohort they manage; the module's
     grade follows."""
     module = reflection.item.module
-    permissions.require_manager(access, module, "answer its reflections")
+    require_reflection_reader(session, access, reflection)
     feedback = (feedback or "").strip()
     if not feedback and mark is None:
         raise InvalidInput("Write some feedback or give a mark.", "feedback")

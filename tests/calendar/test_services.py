@@ -255,6 +255,29 @@ def test_a_session_of_another_cohort_or_course_is_not_found(session, world):
     assert literacy_call.title == "Literacy call"
 
 
+def test_another_courses_lead_cannot_change_or_delete_a_session_or_milestone_even_past_the_loaders(session, world):
+    # The views load through course-scoped loaders; the writes check again, so no other caller can slip through.
+    made = _three_sessions(session, world)
+    milestone = writes.create_milestone(session, acting(session, world.people["Lena"]), MilestoneKind.orientation,
+                                        "Orientation", dt.date(2024, 9, 1))
+    other = make_world(session, context="course-b")              # the same LMS (see conftest.make_world)
+    stranger = acting(session, other.person("Lena B", CourseRole.facilitator))
+    assert stranger.lead, "a lead, but of course B"
+    for meeting in (made["Program kick-off"], made["Literacy call"]):
+        with pytest.raises(NotFound):
+            writes.update_meeting(session, stranger, meeting, details("Taken over"), dt.date(2024, 10, 11),
+                                  dt.time(9, 0), dt.time(10, 0))
+        with pytest.raises(NotFound):
+            writes.delete_meeting(session, stranger, meeting)
+    with pytest.raises(NotFound):
+        writes.update_milestone(session, stranger, milestone, MilestoneKind.other, "Mine", dt.date(2024, 9, 2))
+    with pytest.raises(NotFound):
+        writes.delete_milestone(session, stranger, milestone)
+    session.expire_all()
+    assert {m.title for m in session.scalars(select(Meeting))} == set(made)
+    assert session.get(type(milestone), milestone.id).title == "Orientation"
+
+
 def test_a_withdrawn_participant_no_longer_sees_their_old_cohorts_sessions(session, world):
     from lti_tool.programs.models import CohortMember, SeatStatus
 

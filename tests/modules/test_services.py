@@ -13,7 +13,7 @@ from lti_tool.course.access import access_for
 from lti_tool.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lti_tool.grades.models import GradedComponent, ScoreDelivery
 from lti_tool.lti.models import CourseRole, ResourceLink
-from lti_tool.modules import completion, formats, queries, writes
+from lti_tool.modules import completion, formats, permissions, queries, writes
 from lti_tool.modules.models import (CompletionRule, GradeMode, ItemKind, ItemRelease, Module, ModuleSettings,
                                      ModuleItem, Reflection, ReflectionVisibility, ReleaseRule)
 from lti_tool.modules.uploads import UploadRefused
@@ -141,6 +141,22 @@ def test_reflections_are_private_to_facilitators_unless_the_item_shares_them(wor
     assert [r.body for r in queries.reflections_on(world.session, quinn, shared)] == ["Pat on Shared"]
     assert len(queries.reflections_on(world.session, world.viewer("Fay"), private)) == 1
     assert queries.reflections_on(world.session, world.viewer("Sam"), shared) == []   # another cohort
+
+
+def test_feedback_is_refused_on_a_reflection_outside_ones_cohorts_even_past_the_loader(world):
+    # Fay manages Literacy, not Math: Sam's reflection in a module for both is not hers to answer, whoever
+    # hands it to the write; and a module of this program is nothing to another course's lead.
+    module = world.module(cohorts=("Literacy", "Math"), items=(("reflection", "Notice"),))
+    sams = writes.submit_reflection(world.session, world.viewer("Sam"), module.items[0], "Sam's", now=NOW)
+    with pytest.raises(NotFound):
+        writes.give_feedback(world.session, world.viewer("Fay"), sams, "Looks good", None, now=NOW)
+    assert sams.feedback in ("", None)
+    other = make_world(world.session, "course-b")
+    stranger = access_for(world.session, other.person("Olga", CourseRole.facilitator), other.program)
+    assert stranger.lead
+    assert not permissions.sees(stranger, module) and not permissions.edits(stranger, module)
+    with pytest.raises(Forbidden):
+        writes.save_item(world.session, stranger, module, kind=ItemKind.page, title="Planted")
 
 
 def test_participants_see_only_their_cohorts_modules_and_facilitators_only_theirs(world):
