@@ -20,6 +20,7 @@ from lti_tool.hours.models import Category, ManualLine
 from lti_tool.modules import writes as modules
 from lti_tool.modules.completion import complete_item
 from lti_tool.modules.models import ItemKind
+from tests.factories import CohortMemberFactory
 from tests.hours.conftest import T0, mark, profile
 
 
@@ -202,3 +203,32 @@ def test_the_profile_refuses_a_cap_out_of_range_and_saves_nothing(session, world
                             reading_minutes=60, excused_percent=0)
     saved = profile(session, w, unit="ceu", rounding="down_tenth", caps={"module": 20})
     assert saved.caps == {"module": 20.0}
+
+
+def test_the_program_ledger_costs_the_same_queries_for_more_people_and_records(session, world):
+    from sqlalchemy import event
+
+    from lti_tool.db import db
+
+    w = world
+
+    def statements() -> int:
+        counted = []
+        listener = lambda *a: counted.append(1)  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            queries.program_ledger(session, w.access("Lena"))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(counted)
+
+    m = w.meeting(T0, w.cohorts["Literacy"], minutes=60)
+    mark(session, w, m, "Pat", "P")
+    few = statements()
+    for i in range(4):
+        person = w.person(f"Extra {i}")
+        CohortMemberFactory(cohort=w.cohorts["Literacy"], membership=person)
+        later = w.meeting(T0 + dt.timedelta(days=i + 1), w.cohorts["Literacy"], minutes=60)
+        for who in ("Pat", "Quinn", f"Extra {i}"):
+            mark(session, w, later, who, "P")
+    assert statements() == few

@@ -16,7 +16,8 @@ from lti_tool.course.access import access_for
 from lti_tool.db import db
 from lti_tool.hours import writes as hours
 from lti_tool.hours.models import HoursProfile, ManualLine
-from lti_tool.programs.models import Program
+from lti_tool.calendar.models import Meeting
+from lti_tool.programs.models import Cohort, Program
 from tests.attendance.helpers import build, membership_of
 from tests.certificates.conftest import pdf_text
 from tests.lti_client import forms
@@ -37,8 +38,8 @@ def demo(app, lti):
     with app.app_context():
         s = db.session
         lead = access_for(s, membership_of("demo-facilitator-1", course_id))
-        meeting = s.get(__import__("lti_tool.calendar.models", fromlist=["Meeting"]).Meeting, d.past_meetings[0])
-        cohort = s.get(__import__("lti_tool.programs.models", fromlist=["Cohort"]).Cohort, d.cohort_id)
+        meeting = s.get(Meeting, d.past_meetings[0])
+        cohort = s.get(Cohort, d.cohort_id)
         attendance.ensure_statuses(s, meeting.program)
         attendance.mark_attendance(s, lead, meeting, cohort, d.members[P1], "P")
         hours.save_profile(s, lead, unit="clock_hour", rounding="down_quarter", caps={}, reading_minutes=60,
