@@ -14,7 +14,7 @@ from lti_tool.certificates.ob3 import credential_jwt
 from lti_tool.certificates.pdf import FontMissing
 from lti_tool.certificates.permissions import normalise
 from lti_tool.course.access import Access
-from lti_tool.course.forms import ActionForm
+from lti_tool.course.forms import ActionForm, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import DomainError, InvalidInput, NotFound
@@ -42,44 +42,42 @@ def index(access):
                    action=ActionForm(), reissue_form=ReissueForm(formdata=None))
 
 
-@bp.route("/issue", methods=["POST"])
-@program_page(lead=True)
-def issue(access):
-    if not ActionForm().validate_on_submit():
+def _issuing(access: Access, form, make, message) -> Response:
+    """Run an issue or re-issue (``make()``) from a lead's button and go back to the list: a refusal because the
+    font lacks a character of the name is committed (it stays in the history, the leads are told) and shown;
+    any other refusal leaves nothing behind."""
+    if not form.validate_on_submit():
         raise InvalidInput("The form had expired; press the button again.")
-    membership_id = request.form.get("membership_id", type=int)
-    if membership_id is None:
-        raise InvalidInput("Choose whom to issue a certificate to.", "membership_id")
     try:
-        cert = writes.issue_by_hand(db.session, access, membership_id, base_url())
+        cert = make()
     except FontMissing as exc:
-        db.session.commit()               # the refusal stays in the history
+        db.session.commit()
         flash(exc.message, "error")
-        return _back(access)
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return _back(access)
-    db.session.commit()
-    flash(f"Certificate issued to {cert.data['name']} (code {cert.data['code']}).", "success")
+    else:
+        db.session.commit()
+        flash(message(cert), "success")
     return _back(access)
+
+
+@bp.route("/issue", methods=["POST"])
+@program_page(lead=True)
+def issue(access):
+    membership_id = request.form.get("membership_id", type=int)
+    return _issuing(access, ActionForm(), lambda: writes.issue_by_hand(db.session, access, membership_id or 0,
+                                                                       base_url()),
+                    lambda cert: f"Certificate issued to {cert.data['name']} (code {cert.data['code']}).")
 
 
 @bp.route("/<int:certificate_id>/reissue", methods=["POST"])
 @program_page(lead=True)
 def reissue(access, certificate_id):
     form = ReissueForm()
-    if not form.validate_on_submit():
-        raise InvalidInput("The form had expired; press the button again.")
-    try:
-        cert = writes.reissue(db.session, access, certificate_id, base_url(), form.reason.data or "")
-    except FontMissing as exc:
-        db.session.commit()
-        flash(exc.message, "error")
-        return _back(access)
-    db.session.commit()
-    flash(f"Version {cert.version} issued; the previous version is marked superseded.", "success")
-    return _back(access)
+    return _issuing(access, form, lambda: writes.reissue(db.session, access, certificate_id, base_url(),
+                                                         form.reason.data or ""),
+                    lambda cert: f"Version {cert.version} issued; the previous version is marked superseded.")
 
 
 @bp.route("/<int:certificate_id>/revoke", methods=["GET", "POST"])
@@ -92,8 +90,6 @@ def revoke(access, certificate_id):
         try:
             writes.revoke(db.session, access, cert.id, form.reason.data)
         except InvalidInput as exc:
-            from lti_tool.course.forms import show_error
-
             show_error(form, exc)
         else:
             db.session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 
 from lti_tool.certificates.queries import person_certificates
 from lti_tool.course.access import Access
@@ -61,22 +61,30 @@ def person_csv(access, membership_id):
     return csv_response(formats.person_rows(page), f"pd-hours-{membership_id}.csv")
 
 
+def _saved(form, change, message: str, target: str) -> Response | None:
+    """A posted form: ``change()`` (a write) when it is valid, committed, then to ``target``; None when the form
+    or the write refused it (the messages are on the form, nothing was saved)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        change()
+    except InvalidInput as exc:
+        show_error(form, exc)
+        return None
+    db.session.commit()
+    flash(message, "success")
+    return redirect(target)
+
+
 @bp.route("/people/<int:membership_id>/lines", methods=["POST"])
 @program_page(lead=True)
 def add_line(access, membership_id):
     form = ManualLineForm()
-    if form.validate_on_submit():
-        try:
-            writes.add_manual_line(db.session, access, membership_id, category=form.category.data,
-                                   on_date=form.on_date.data, minutes=form.minutes.data, title=form.title.data,
-                                   reason=form.reason.data)
-        except InvalidInput as exc:
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Line added to the ledger.", "success")
-            return redirect(url_for(".person", course_id=access.course_id, membership_id=membership_id))
-    return _person_page(access, membership_id, line_form=form, status=400)
+    done = _saved(form, lambda: writes.add_manual_line(
+        db.session, access, membership_id, category=form.category.data, on_date=form.on_date.data,
+        minutes=form.minutes.data, title=form.title.data, reason=form.reason.data), "Line added to the ledger.",
+        url_for(".person", course_id=access.course_id, membership_id=membership_id))
+    return done or _person_page(access, membership_id, line_form=form, status=400)
 
 
 @bp.route("/lines/<int:line_id>/remove", methods=["POST"])
@@ -123,22 +131,15 @@ def settings(access):
         for category in CAPPED:
             value = (profile.caps or {}).get(category.value)
             getattr(form, f"cap_{category.value}").data = Decimal(str(value)) if value is not None else None
-    status = 200
     if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                writes.save_profile(
-                    db.session, access, unit=form.unit.data, rounding=form.rounding.data, caps=_caps_of(form),
-                    reading_minutes=form.reading_minutes.data, excused_percent=form.excused_percent.data,
-                    required_units=float(form.required_units.data) if form.required_units.data else None,
-                    provider=form.provider.data, location=form.location.data, signer_name=form.signer_name.data,
-                    signer_title=form.signer_title.data, certificates_enabled=form.certificates_enabled.data,
-                    open_badges=form.open_badges.data)
-            except InvalidInput as exc:
-                show_error(form, exc)
-            else:
-                db.session.commit()
-                flash("PD-hours settings saved.", "success")
-                return redirect(url_for(".settings", course_id=access.course_id))
-        status = 400
-    return _render("hours/settings.html", access, form=form, capped=CAPPED), status
+        done = _saved(form, lambda: writes.save_profile(
+            db.session, access, unit=form.unit.data, rounding=form.rounding.data, caps=_caps_of(form),
+            reading_minutes=form.reading_minutes.data, excused_percent=form.excused_percent.data,
+            required_units=float(form.required_units.data) if form.required_units.data else None,
+            provider=form.provider.data, location=form.location.data, signer_name=form.signer_name.data,
+            signer_title=form.signer_title.data, certificates_enabled=form.certificates_enabled.data,
+            open_badges=form.open_badges.data), "PD-hours settings saved.",
+            url_for(".settings", course_id=access.course_id))
+        if done is not None:
+            return done
+    return _render("hours/settings.html", access, form=form, capped=CAPPED), 400 if request.method == "POST" else 200
