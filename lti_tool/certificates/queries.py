@@ -76,11 +76,12 @@ def lead_page(session: Session, access: Access) -> LeadPage:
                                  .order_by(CertificateEvent.at, CertificateEvent.id)):
         if event.membership_id not in valid:
             refusals[event.membership_id] = event
+    seat_holders = (select(CohortMember.membership_id).join(Cohort, Cohort.id == CohortMember.cohort_id)
+                    .where(Cohort.program_id == program.id, CohortMember.status == SeatStatus.active))
     seated = list(session.scalars(
         select(Membership).options(joinedload(Membership.user))
-        .join(CohortMember, CohortMember.membership_id == Membership.id).join(Cohort, Cohort.id == CohortMember.cohort_id)
-        .where(Cohort.program_id == program.id, CohortMember.status == SeatStatus.active,
-               Membership.active.is_(True), Membership.role == CourseRole.participant).distinct()))
+        .where(Membership.id.in_(seat_holders), Membership.active.is_(True),
+               Membership.role == CourseRole.participant)))
     people = {m.id: m for m in seated}
     for event in refusals.values():
         event.person = people.get(event.membership_id)
