@@ -131,7 +131,9 @@ def credential(access, certificate_id):
     cert = queries.get_certificate(db.session, access, certificate_id)
     if not cert.data.get("open_badges") or cert.status is CertificateStatus.revoked:
         raise NotFound("This certificate has no Open Badges credential.")
-    token = credential_jwt(db.session, cert, base_url())
+    # The issuer is the address printed on the certificate when it was issued, whatever serves this request.
+    issuer = cert.data["verify_url"].split(writes.VERIFY_PATH)[0] or base_url()
+    token = credential_jwt(db.session, cert, issuer)
     db.session.commit()                   # a fresh install's first signing key
     return _file(token.encode(), "application/vc+jwt", f"credential-{cert.data['code']}.jwt")
 

@@ -208,3 +208,23 @@ def test_another_courses_person_and_line_are_404_for_a_lead(app, demo):
     path = hours_url(d, f"/people/{d.members[P1]}")
     token = token_of(fac, path)
     assert fac.post(hours_url(d, "/lines/999999/remove"), {"csrf_token": token, "reason": "x"}).status_code == 404
+
+
+def test_a_facilitator_corrects_the_minutes_on_the_record_page_and_the_ledger_follows(app, demo):
+    from lti_tool.attendance.models import AttendanceRecord
+
+    d, fac, people = demo
+    with app.app_context():
+        record_id = db.session.scalar(select(AttendanceRecord.id).where(AttendanceRecord.membership_id == d.members[P1]))
+    path = f"/c/{d.course_id}/attendance/records/{record_id}/history"
+    assert "Minutes for PD hours" in fac.get(path).text
+    bad = fac.post(f"/c/{d.course_id}/attendance/records/{record_id}/minutes",
+                   {"csrf_token": token_of(fac, path), "minutes": "500"})
+    assert bad.status_code == 400
+    saved = fac.post(f"/c/{d.course_id}/attendance/records/{record_id}/minutes",
+                     {"csrf_token": token_of(fac, path), "minutes": "45"})
+    assert saved.status_code == 200 and "Minutes saved" in saved.text and "Minutes corrected" in saved.text
+    assert "0.75 clock hours" in people[P1].get(hours_url(d, "/me")).text
+    assert people[P1].post(f"/c/{d.course_id}/attendance/records/{record_id}/minutes",
+                           {"csrf_token": participant_token(people[P1], d), "minutes": "90"}).status_code == 403
+
