@@ -17,12 +17,14 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
-# Debian's Chromium for the browser tests (playwright's own browser download cannot work here).
+# Debian's Chromium for the browser tests (playwright's own browser download cannot work here), and Pango with
+# the DejaVu fonts for the certificate PDFs (WeasyPrint).
 system-deps:
-	@if [ ! -x /usr/bin/chromium ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || \
+	    ! ldconfig -p | grep libpangoft2-1.0 >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; \
-	  else echo "Install Debian's chromium package (sudo apt-get install chromium) for the browser tests"; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
+	  else echo "Install Debian's chromium, fonts-dejavu-core, libpango-1.0-0 and libpangoft2-1.0-0 packages (sudo apt-get install ...) for the tests"; exit 1; fi; \
 	fi
 
 run: install

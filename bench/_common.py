@@ -84,3 +84,35 @@ def render_stats(app, client, path: str, repeat: int, expect: str | None = None)
         assert response.status_code == 200, (path, response.status_code)
         statements = len(counts)
     return statements, statistics.median(times)
+
+
+def bench_cohort(session, tag: str, participants: int):
+    """A course on its own LMS with its program, a lead who facilitates its one cohort, and ``participants``
+    people seated in it (flushed): (course, program, lead, cohort, people)."""
+    from lti_tool.lti.models import Course, CourseRole, Membership, Platform, User
+    from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
+
+    s = session
+    platform = Platform(issuer=f"https://bench-{tag}.example", client_id="c", auth_login_url="https://x/a",
+                        auth_token_url="https://x/t", key_set_url="https://x/k")
+    course = Course(platform=platform, context_id=f"bench-{tag}", title=f"Bench {tag}")
+    program = Program(course=course, title="Bench", timezone="America/New_York", settings={})
+    s.add_all([platform, course, program])
+    s.flush()
+    lead = Membership(user=User(platform=platform, sub=f"lead-{tag}", name="Lead"), course=course,
+                      role=CourseRole.facilitator, lti_roles=[])
+    s.add(lead)
+    s.flush()
+    program.settings = {"leads": [lead.id]}
+    cohort = Cohort(program=program, name="Cohort")
+    s.add(cohort)
+    s.flush()
+    s.add(CohortFacilitator(cohort_id=cohort.id, membership_id=lead.id))
+    people = [Membership(user=User(platform=platform, sub=f"p{i}-{tag}", name=f"Participant {i:02d}",
+                                   email=f"p{i}@bench.example"), course=course, role=CourseRole.participant,
+                         lti_roles=[]) for i in range(participants)]
+    s.add_all(people)
+    s.flush()
+    s.add_all([CohortMember(cohort_id=cohort.id, membership_id=m.id, status=SeatStatus.active) for m in people])
+    s.flush()
+    return course, program, lead, cohort, people

@@ -16,7 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-from bench._common import bench_app, log_in, render_stats  # noqa: E402
+from bench._common import bench_app, bench_cohort, log_in, render_stats  # noqa: E402
 from lti_tool.db import db, utcnow  # noqa: E402
 
 
@@ -25,35 +25,10 @@ def build(app, participants: int, sessions: int, tag: str):
     from lti_tool.attendance.models import AttendanceChange, AttendanceRecord
     from lti_tool.calendar.models import Meeting, MeetingKind
     from lti_tool.course.access import access_for
-    from lti_tool.lti.models import Course, CourseRole, Membership, Platform, User
-    from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus
 
     with app.app_context():
         s = db.session
-        platform = Platform(issuer=f"https://bench-{tag}.example", client_id="c", auth_login_url="https://x/a",
-                            auth_token_url="https://x/t", key_set_url="https://x/k")
-        course = Course(platform=platform, context_id=f"bench-{tag}", title=f"Bench {tag}")
-        program = Program(course=course, title="Bench", timezone="America/New_York", settings={})
-        s.add_all([platform, course, program])
-        s.flush()
-        lead = Membership(user=User(platform=platform, sub=f"lead-{tag}", name="Lead"), course=course,
-                          role=CourseRole.facilitator, lti_roles=[])
-        s.add(lead)
-        s.flush()
-        program.settings = {"leads": [lead.id]}
-        cohort = Cohort(program=program, name="Cohort")
-        s.add(cohort)
-        s.flush()
-        s.add(CohortFacilitator(cohort_id=cohort.id, membership_id=lead.id))
-        people = []
-        for i in range(participants):
-            m = Membership(user=User(platform=platform, sub=f"p{i}-{tag}", name=f"Participant {i:02d}",
-                                     email=f"p{i}@bench.example"), course=course, role=CourseRole.participant,
-                           lti_roles=[])
-            s.add(m)
-            people.append(m)
-        s.flush()
-        s.add_all([CohortMember(cohort_id=cohort.id, membership_id=m.id, status=SeatStatus.active) for m in people])
+        course, program, lead, cohort, people = bench_cohort(s, tag, participants)
         start = utcnow() - dt.timedelta(days=7 * sessions // 2)
         meetings = [Meeting(program=program, cohort=cohort if i % 3 else None, kind=MeetingKind.virtual,
                             title=f"Session {i + 1}", starts_at=start + dt.timedelta(days=7 * i),

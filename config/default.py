@@ -86,3 +86,16 @@ class DefaultConfig:
     ALLOWED_UPLOAD_TYPES = "pdf,png,jpg,jpeg,gif,docx,xlsx,pptx,doc,xls,ppt,txt,csv"
     # Video hosts embedded in a module (a player in an iframe); any other video link opens in a new tab.
     VIDEO_PROVIDERS = "youtube,vimeo"
+
+    # Certificates (lti_tool/certificates): the fonts embedded in the PDF. Before a certificate is issued, every
+    # character of the name (and of the other text it prints) must be in them, or nothing is issued and the lead
+    # is told which characters are missing. Debian: fonts-dejavu-core; for CJK names install fonts-noto-cjk and
+    # point these at /usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc and -Bold.ttc.
+    CERTIFICATE_FONT_REGULAR = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+    CERTIFICATE_FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+    # The public verification page (/verify/<code>), per client address.
+    CERTIFICATE_VERIFY_RATE_LIMIT = "30 per minute"
+    # The tool's public address for the verification URL a job prints on a certificate when no request tells it
+    # (empty: the address of the request that led to the issue).
+    PUBLIC_BASE_URL = ""
+

@@ -129,12 +129,22 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.course import notices as _notice_models, views as course_views  # noqa: F401
 
     app.register_blueprint(course_views.bp)
+    from lti_tool.hours import models as _hours_models, views as hours_views  # noqa: F401
+    from lti_tool.certificates import models as _certificate_models, views as certificate_views  # noqa: F401
+
+    app.register_blueprint(hours_views.bp)
+    app.register_blueprint(certificate_views.bp)
+    app.register_blueprint(certificate_views.verify_bp)
     # What features tell each other (course/events.py), wired here and only here; connecting the same
     # function again (a second app in one process) is the same single receiver.
     from lti_tool.course import events
     from lti_tool.modules import book_study
 
     events.post_created.connect(book_study.complete_discussion_items)
+    from lti_tool.certificates import issuing
+
+    # A person met the completion rule: their certificate is issued by a job after the commit (never in bulk).
+    events.completion_changed.connect(issuing.on_completion_changed)
     if app.config.get("SANDBOX_ENABLED"):
         from lti_tool import sandbox
 

@@ -83,6 +83,7 @@ def create_demo_program(session: Session, platform: Platform) -> Program | None:
     existing = session.scalar(select(Program).where(Program.course_id == course.id))
     if existing is not None:
         _add_book_study_and_modules(session, existing, people)
+        _add_hours_and_certificates(session, existing, people, platform)
         return None
     p = lambda n: people[f"demo-participant-{n}"]  # noqa: E731
     lead, co_lead = people["demo-facilitator-1"], people["demo-facilitator-2"]
@@ -192,7 +193,66 @@ def create_demo_program(session: Session, platform: Platform) -> Program | None:
                             agenda="A four-hour working session on the cohort's final product"))
     session.flush()
     _add_book_study_and_modules(session, program, people)
+    _add_hours_and_certificates(session, program, people, platform)
     return program
+
+
+# -- PD hours and a certificate ---------------------------------------------------------------------------------
+# The program counts contact hours (modules at most 20 %), issues certificates and offers Open Badges; the
+# Principals cohort's past sessions have their roll taken (one late check-in, one person who left early, one
+# absence), a lead added a conference day by hand, and demo-participant-1 has a certificate issued by a lead.
+
+def _add_hours_and_certificates(session: Session, program: Program, people: dict[str, Membership],
+                                platform: Platform) -> None:
+    from lti_tool.attendance import writes as attendance
+    from lti_tool.certificates import writes as certificates
+    from lti_tool.hours import writes as hours
+    from lti_tool.hours.models import HoursProfile
+
+    if session.scalar(select(HoursProfile.id).where(HoursProfile.program_id == program.id)) is not None:
+        return
+    cohort = session.scalar(select(Cohort).where(Cohort.program_id == program.id,
+                                                 Cohort.name == "Principals Role-Alike"))
+    lead_membership = people["demo-facilitator-1"]
+    lead = access_for(session, lead_membership, program)
+    if cohort is None or not lead.lead:
+        return    # an earlier demo program that was changed by hand: leave it alone
+    hours.save_profile(session, lead, unit="contact_hour", rounding="down_quarter", caps={"module": 20},
+                       reading_minutes=45, excused_percent=0, provider="Heartland Leadership Academy",
+                       location="Virtual, and Kansas City for the deep dive",
+                       signer_name=lead_membership.user.display_name, signer_title="Program lead",
+                       certificates_enabled=True, open_badges=True)
+    from lti_tool.attendance.models import AttendanceChange, AttendanceRecord
+
+    statuses = {s.key: s for s in attendance.ensure_statuses(session, program)}
+    now = utcnow()
+    past = list(session.scalars(select(Meeting).where(Meeting.program_id == program.id, Meeting.cohort_id == cohort.id,
+                                                      Meeting.starts_at < now, Meeting.cancelled.is_(False))
+                                .order_by(Meeting.starts_at)))
+    marks = {1: "PPPP", 2: "PLPA", 3: "PPAP", 4: "LPPP"}
+    # The roll of sessions already held, written as rows (the roll's service would also send "Attendance" scores
+    # to the LMS, and the demo sends the gradebook nothing); the minutes are the roll's own rule.
+    for i, meeting in enumerate(past[:4]):
+        for n, keys in marks.items():
+            status = statuses[keys[i]]
+            arrived = meeting.starts_at + dt.timedelta(minutes=20) if status.key == "L" else None
+            left = meeting.ends_at - dt.timedelta(minutes=30) if (n, i) == (3, 1) else None
+            record = AttendanceRecord(meeting_id=meeting.id, membership_id=people[f"demo-participant-{n}"].id,
+                                      status_id=status.id, source="check_in" if arrived else "roll",
+                                      marked_by_id=lead_membership.id, marked_at=meeting.starts_at, left_at=left,
+                                      minutes=attendance.evidence_minutes(meeting, status.kind, arrived_at=arrived,
+                                                                          left_at=left))
+            session.add(record)
+            session.add(AttendanceChange(record=record, changed_by_id=lead_membership.id, changed_at=meeting.starts_at,
+                                         to_status_id=status.id, source=record.source))
+    hours.add_manual_line(session, lead, people["demo-participant-2"].id, category="other",
+                          on_date=program.starts_on + dt.timedelta(days=40), minutes=180,
+                          title="State principals' conference: equity strand",
+                          reason="Attended for the cohort; agenda and sign-in sheet on file.")
+    base = platform.issuer.removesuffix("/sandbox")
+    certificates.issue_by_hand(session, lead, people["demo-participant-1"].id, base,
+                               "Demo: issued by hand to show the certificate.")
+    session.flush()
 
 
 # -- the book study and the modules ------------------------------------------------------------------------------

@@ -12,9 +12,13 @@ from lti_tool.grades.models import GradedComponent, ScoreDelivery
 from lti_tool.modules.models import (GradeMode, ItemCompletion, ItemKind, ItemThread, Module, ModuleItem,
                                      ModuleSettings, Reflection, ReflectionVisibility, ReleaseRule)
 from lti_tool.programs.models import Application, Cohort, CohortMember, Program, SeatStatus
+from lti_tool.attendance.models import AttendanceRecord
+from lti_tool.certificates.models import Certificate, CertificateEvent
+from lti_tool.hours.models import HoursProfile, ManualLine
 
 DEMO_TABLES = [Program, Cohort, CohortMember, Meeting, Application, Book, Reading, Thread, Post, Notification, Module,
-               ModuleItem, ItemThread, ItemCompletion, Reflection, GradedComponent, ScoreDelivery]
+               ModuleItem, ItemThread, ItemCompletion, Reflection, GradedComponent, ScoreDelivery, AttendanceRecord,
+               HoursProfile, ManualLine, Certificate, CertificateEvent]
 
 
 def _counts():
@@ -165,3 +169,17 @@ def test_a_facilitator_sees_the_demo_modules_book_study_and_reflections(app, lti
                  *[f"/c/{course_id}/modules/items/{i}" for i in items],
                  *[f"/c/{course_id}/discussions/cohort/{c}/threads/{t}" for t, c in threads]]:
         assert browser.get(path).status_code == 200, path
+
+
+def test_the_demo_has_pd_hours_from_the_roll_and_a_certificate(app):
+    from lti_tool.hours.queries import ledgers_for
+
+    _setup(app)
+    with app.app_context():
+        program = db.session.scalar(select(Program))
+        cert = db.session.scalar(select(Certificate))
+        assert cert is not None and cert.data["unit_label"] == "contact hours" and cert.pdf.startswith(b"%PDF")
+        ledgers = ledgers_for(db.session, program, [cert.membership_id])
+        assert ledgers[cert.membership_id].total_minutes > 0
+        assert db.session.scalar(select(func.count()).select_from(ManualLine)) == 1
+

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (BooleanField, DateField, DecimalField, IntegerField, RadioField, SelectChoice, SelectField,
-                     StringField, TextAreaField)
+                     StringField, TextAreaField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from lti_tool.attendance.models import ExcusedPolicy, StatusKind
@@ -65,6 +65,8 @@ class MakeUpAssignForm(FlaskForm):
     task = TextAreaField("Make-up task", validators=[DataRequired(message="Describe the task."), Length(max=5000)],
                          default="Watch the recording and post a short reflection.")
     due_on = DateField("Due on", validators=[Optional()])
+    minutes = IntegerField("PD minutes it credits once approved", validators=[Optional(), NumberRange(0, 1440,
+                           "Between 0 and 1440.")], description="Empty: the session's time less its breaks.")
 
 
 class MakeUpSubmitForm(FlaskForm):
@@ -76,3 +78,12 @@ class MakeUpSubmitForm(FlaskForm):
 class MakeUpReviewForm(FlaskForm):
     note = TextAreaField("Note to the participant", validators=[Optional(), Length(max=5000)],
                          description="Needed when you return the work.")
+
+
+class MinutesForm(FlaskForm):
+    """The live minutes of one record, for PD hours: the minutes attended, or the time they left."""
+
+    minutes = IntegerField("Minutes attended", validators=[Optional(), NumberRange(0, 1440, "Between 0 and 1440.")])
+    left_at = TimeField("Or: left early at", validators=[Optional()],
+                        description="In the program's time zone; the minutes follow from it.")
+

@@ -104,7 +104,8 @@ class AttendanceRecord(TimestampMixin, Base):
 
     __tablename__ = "attendance_record"
     __table_args__ = (UniqueConstraint("meeting_id", "membership_id"),
-                      Index("ix_attendance_record_membership", "membership_id"))
+                      Index("ix_attendance_record_membership", "membership_id"),
+                      CheckConstraint("minutes IS NULL OR minutes >= 0", name="minutes_not_negative"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meeting.id", ondelete="CASCADE"))
@@ -114,6 +115,11 @@ class AttendanceRecord(TimestampMixin, Base):
     source: Mapped[str] = mapped_column(String(16), default="roll")   # roll, check_in, import, make_up
     marked_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id", ondelete="SET NULL"))
     marked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Live minutes for PD hours (lti_tool/hours): what the evidence says was attended — the scheduled time for
+    # present, less the minutes late from the check-in time, up to a "left early at" time, or a Zoom/Teams
+    # report's minutes; None where only the status is known (the ledger then reads the status).
+    minutes: Mapped[int | None]
+    left_at: Mapped[dt.datetime | None]
 
     meeting: Mapped[Meeting] = relationship()
     membership: Mapped[Membership] = relationship(foreign_keys=[membership_id])
@@ -164,6 +170,8 @@ class MakeUp(TimestampMixin, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     record_id: Mapped[int] = mapped_column(ForeignKey("attendance_record.id", ondelete="CASCADE"), unique=True)
     task: Mapped[str] = mapped_column(Text)
+    # PD hours credited once approved (lti_tool/hours); None: the session's scheduled time.
+    minutes: Mapped[int | None]
     due_on: Mapped[dt.date | None] = mapped_column(Date)
     status: Mapped[MakeUpStatus] = mapped_column(_enum(MakeUpStatus), default=MakeUpStatus.assigned)
     assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("membership.id", ondelete="SET NULL"))

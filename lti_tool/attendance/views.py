@@ -18,7 +18,8 @@ from wtforms import SelectChoice
 
 from lti_tool.attendance import formats, queries, writes
 from lti_tool.attendance.forms import (CheckInForm, ImportForm, MakeUpAssignForm, MakeUpReviewForm,
-                                       MakeUpSubmitForm, NewStatusForm, RequirementForm, SettingsForm, StatusForm)
+                                       MakeUpSubmitForm, MinutesForm, NewStatusForm, RequirementForm, SettingsForm,
+                                       StatusForm)
 from lti_tool.attendance.models import ExcusedPolicy, MakeUpStatus, StatusKind
 from lti_tool.attendance.permissions import CheckInRefused, WrongCode
 from lti_tool.calendar.models import Meeting
@@ -282,12 +283,42 @@ def person_csv(access, membership_id):
     return csv_response(formats.personal_rows(record, access.zone), f"attendance-person-{membership_id}.csv")
 
 
+def _history_page(access: Access, record_id: int, minutes_form: MinutesForm | None = None, status_code: int = 200):
+    record, cohort = queries.record_for_manager(db.session, access, record_id)
+    if minutes_form is None:
+        minutes_form = MinutesForm(formdata=None, data={"minutes": record.minutes})
+    return _render("attendance/history.html", access, record=record, cohort=cohort, minutes_form=minutes_form,
+                   changes=queries.history(db.session, record)), status_code
+
+
 @bp.route("/records/<int:record_id>/history")
 @page(manager=True)
 def record_history(access, record_id):
-    record, cohort = queries.record_for_manager(db.session, access, record_id)
-    return _render("attendance/history.html", access, record=record, cohort=cohort,
-                   changes=queries.history(db.session, record))
+    return _history_page(access, record_id)
+
+
+@bp.route("/records/<int:record_id>/minutes", methods=["POST"])
+@page(manager=True)
+def record_minutes(access, record_id):
+    """Correct the live minutes of a record (PD hours): the minutes attended, or when they left early."""
+    record, _cohort = queries.record_for_manager(db.session, access, record_id)
+    form = MinutesForm()
+    if form.validate_on_submit():
+        from lti_tool.course.zones import local_to_utc
+
+        left_at = None
+        if form.left_at.data is not None:
+            day = record.meeting.starts_at.astimezone(access.program_zone).date()
+            left_at = local_to_utc(access.program_zone, day, form.left_at.data)
+        try:
+            writes.set_minutes(db.session, access, record.id, minutes=form.minutes.data, left_at=left_at)
+        except InvalidInput as exc:
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Minutes saved.", "success")
+            return redirect(url_for(".record_history", course_id=access.course_id, record_id=record.id))
+    return _history_page(access, record_id, form, 400)
 
 
 @bp.route("/summary")
@@ -333,12 +364,18 @@ def import_confirm(access, meeting_id):
     form = ActionForm()
     if not form.validate_on_submit():
         raise InvalidInput("The form expired; upload the report again.")
-    decisions = {}
+    decisions, minutes = {}, {}
     for name, value in request.form.items():
         if name.startswith("status-") and name[7:].isdigit() and value:
             decisions[int(name[7:])] = value
+        elif name.startswith("minutes-") and name[8:].isdigit() and value:
+            try:
+                minutes[int(name[8:])] = float(value)
+            except ValueError:
+                raise InvalidInput("The report's minutes were changed in the page; upload it again.") from None
     try:
-        changed = writes.apply_import(db.session, access, meeting, cohort, decisions)
+        changed = writes.apply_import(db.session, access, meeting, cohort, decisions,
+                                      {k: v for k, v in minutes.items() if k in decisions})
     except DomainError as exc:
         db.session.rollback()
         flash(f"Nothing was imported: {exc.message}", "error")
@@ -358,7 +395,7 @@ def assign_makeup(access, record_id):
     form = MakeUpAssignForm()
     if form.validate_on_submit():
         try:
-            writes.assign_makeup(db.session, access, record_id, form.task.data, form.due_on.data)
+            writes.assign_makeup(db.session, access, record_id, form.task.data, form.due_on.data, form.minutes.data)
         except InvalidInput as exc:
             show_error(form, exc)
         else:

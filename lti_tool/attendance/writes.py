@@ -193,16 +193,42 @@ def _check_roll(access: Access, meeting: Meeting, cohort: Cohort) -> None:
         raise InvalidInput("This session belongs to another cohort.", "cohort")
 
 
+_KEEP = object()     # _set_record: leave the record's minutes as they are
+
+
+def evidence_minutes(meeting: Meeting, kind: StatusKind, *, arrived_at: dt.datetime | None = None,
+                     left_at: dt.datetime | None = None, reported: float | None = None) -> int | None:
+    """The live minutes a mark stands for (PD hours, lti_tool/hours), from what is known, never guessed:
+    a Zoom/Teams report's minutes capped at the session's contact time; for present or late, the contact time
+    from the later of the start and the check-in to the earlier of the end and a "left early at" time (less
+    the session's breaks); excused and absent 0; made up None (the make-up credits its own minutes)."""
+    contact = meeting.contact_minutes
+    if kind is StatusKind.made_up:
+        return None
+    if kind not in (StatusKind.present, StatusKind.late):
+        return 0
+    if reported is not None:
+        return max(0, min(int(round(reported)), contact))
+    start = max(meeting.starts_at, arrived_at) if arrived_at else meeting.starts_at
+    end = min(meeting.ends_at, left_at) if left_at else meeting.ends_at
+    missed = meeting.duration_minutes - int(max((end - start).total_seconds(), 0) // 60)
+    return max(0, min(contact, contact - missed))
+
+
 def _set_record(session: Session, by: Membership | None, meeting: Meeting, member: Membership,
                 status: AttendanceStatus, note: str | None, source: str, cohort: Cohort,
-                now: dt.datetime | None = None, record: AttendanceRecord | None = None) -> AttendanceRecord:
-    """Create or change a record, write its history, recompute the grade. ``note`` None keeps the note."""
+                now: dt.datetime | None = None, record: AttendanceRecord | None = None,
+                minutes=_KEEP) -> AttendanceRecord:
+    """Create or change a record, write its history, recompute the grade. ``note`` None keeps the note;
+    ``minutes`` (the live minutes, see ``evidence_minutes``) is recomputed for the status when the status
+    changes and not given."""
     now = now or utcnow()
     if record is None:
         record = session.scalar(select(AttendanceRecord).where(AttendanceRecord.meeting_id == meeting.id,
                                                                AttendanceRecord.membership_id == member.id))
     note = None if note is None else note.strip()[:2000]
-    if record is not None and record.status_id == status.id and (note is None or note == record.note):
+    if record is not None and record.status_id == status.id and (note is None or note == record.note) \
+            and (minutes is _KEEP or minutes == record.minutes):
         return record
     if record is None:
         # Two marks of the same person at once (a quick double tap): INSERT … ON CONFLICT DO NOTHING, then the
@@ -216,6 +242,10 @@ def _set_record(session: Session, by: Membership | None, meeting: Meeting, membe
         previous = None if not record.changes else record.status_id
     else:
         previous = record.status_id
+    if minutes is _KEEP and (previous != status.id or record.minutes is None):
+        minutes = evidence_minutes(meeting, status.kind, left_at=record.left_at)
+    if minutes is not _KEEP:
+        record.minutes = minutes
     record.status_id, record.status = status.id, status
     if note is not None:
         record.note = note
@@ -258,9 +288,11 @@ def set_note(session: Session, access: Access, meeting: Meeting, cohort: Cohort,
 
 
 def apply_import(session: Session, access: Access, meeting: Meeting, cohort: Cohort,
-                 decisions: dict[int, str]) -> int:
-    """Save the reviewed statuses of an imported report (membership id → status key), each with its history;
+                 decisions: dict[int, str], minutes: dict[int, float] | None = None) -> int:
+    """Save the reviewed statuses of an imported report (membership id → status key), each with its history,
+    and the report's minutes (membership id → minutes, capped at the session's contact time) for PD hours;
     all or nothing: one wrong person or status refuses the whole import. Returns how many changed."""
+    minutes = minutes or {}
     _check_roll(access, meeting, cohort)
     if not decisions:
         raise InvalidInput("There is nothing to import.")
@@ -271,7 +303,12 @@ def apply_import(session: Session, access: Access, meeting: Meeting, cohort: Coh
             AttendanceRecord.meeting_id == meeting.id, AttendanceRecord.membership_id == membership_id))
         status = _status_by_key(statuses, key)
         seat = _seat(session, cohort, membership_id)
-        _set_record(session, access.membership, meeting, seat.membership, status, None, "import", cohort)
+        reported = minutes.get(membership_id)
+        if reported is not None and not 0 <= reported <= 24 * 60:
+            raise InvalidInput("A report's minutes must be between 0 and 1440.")
+        _set_record(session, access.membership, meeting, seat.membership, status, None, "import", cohort,
+                    minutes=evidence_minutes(meeting, status.kind, reported=reported) if reported is not None
+                    else _KEEP)
         changed += before != status.id
     return changed
 
@@ -320,7 +357,40 @@ def check_in(session: Session, access: Access, meeting: Meeting, code: str,
     if status is None:
         raise CheckInRefused("The program has no status for this; ask your facilitator to mark you.")
     return _set_record(session, access.membership, meeting, access.membership, status, None, "check_in", cohort,
-                       now=now, record=existing)
+                       now=now, record=existing,
+                       minutes=evidence_minutes(meeting, kind, arrived_at=now if late else None))
+
+
+def set_minutes(session: Session, access: Access, record_id: int, *, minutes: int | None = None,
+                left_at: dt.datetime | None = None, now: dt.datetime | None = None) -> AttendanceRecord:
+    """Correct the live minutes of a record (those who manage the person's cohort): the minutes attended, or
+    the time they left early (the minutes follow from it). Kept in the record's history with who and when."""
+    record, cohort = record_for_manager(session, access, record_id)
+    meeting = record.meeting
+    if record.status.kind not in (StatusKind.present, StatusKind.late):
+        raise InvalidInput("Minutes are kept for people marked present or late.", "minutes")
+    if left_at is not None:
+        if not meeting.starts_at < left_at <= meeting.ends_at:
+            raise InvalidInput("The time they left must be during the session.", "left_at")
+        # What they missed at the start (a late check-in) stays missed.
+        late_by = meeting.contact_minutes - record.minutes if record.minutes is not None and record.left_at is None \
+            else 0
+        value = max(0, evidence_minutes(meeting, record.status.kind, left_at=left_at) - max(late_by, 0))
+        words = f"Left at {left_at.astimezone(access.program_zone):%-I:%M %p}: {value} minutes"
+    elif minutes is not None:
+        if not 0 <= minutes <= meeting.contact_minutes:
+            raise InvalidInput(f"Give a number of minutes between 0 and {meeting.contact_minutes} (the session's "
+                               "time less its breaks).", "minutes")
+        value, words = minutes, f"Minutes attended set to {minutes}"
+    else:
+        raise InvalidInput("Give the minutes attended or the time they left.", "minutes")
+    record.minutes, record.left_at = value, left_at
+    now = now or utcnow()
+    session.add(AttendanceChange(record=record, changed_by_id=access.id, changed_at=now,
+                                 from_status_id=record.status_id, to_status_id=record.status_id,
+                                 note=words, source="minutes"))
+    session.flush()
+    return record
 
 
 # ---- grades -----------------------------------------------------------------------------------------------------
@@ -355,8 +425,9 @@ def recompute_grade(session: Session, program: Program, membership: Membership, 
 # ---- make-ups ---------------------------------------------------------------------------------------------------
 
 def assign_makeup(session: Session, access: Access, record_id: int, task: str,
-                  due_on: dt.date | None = None) -> MakeUp:
-    """Give an absence a make-up task (those who manage the person's cohort)."""
+                  due_on: dt.date | None = None, minutes: int | None = None) -> MakeUp:
+    """Give an absence a make-up task (those who manage the person's cohort); ``minutes`` is what it credits
+    toward PD hours once approved (None: the session's time less its breaks)."""
     record, _cohort = record_for_manager(session, access, record_id)
     if record.status.kind not in (StatusKind.absent, StatusKind.excused):
         raise InvalidInput("Only an absence can be made up.")
@@ -369,7 +440,10 @@ def assign_makeup(session: Session, access: Access, record_id: int, task: str,
         session.add(makeup)
     elif makeup.status is MakeUpStatus.approved:
         raise InvalidInput("This make-up is already approved.")
+    if minutes is not None and not 0 <= minutes <= 24 * 60:
+        raise InvalidInput("Give the make-up's minutes between 0 and 1440.", "minutes")
     makeup.task, makeup.due_on, makeup.assigned_by_id = task[:5000], due_on, access.id
+    makeup.minutes = minutes
     makeup.status = MakeUpStatus.assigned if not makeup.submission else makeup.status
     session.flush()
     return makeup

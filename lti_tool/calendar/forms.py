@@ -26,6 +26,9 @@ class _SessionFields(FlaskForm):
                            description="For in-person sessions: the address or room.")
     agenda = TextAreaField("Agenda", validators=[Optional(), Length(max=10000)],
                            description="Plain text; line breaks are kept.")
+    break_minutes = IntegerField("Breaks (minutes)", default=0,
+                                 validators=[Optional(), NumberRange(0, 1440, "Between 0 and 1440.")],
+                                 description="Breaks and a non-working lunch do not count toward PD hours.")
 
 
 class MeetingForm(_SessionFields):

@@ -39,6 +39,7 @@ class Meeting(TimestampMixin, Base):
     __tablename__ = "meeting"
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("break_minutes >= 0", name="break_not_negative"),
         Index("ix_meeting_program_start", "program_id", "starts_at"),
     )
 
@@ -54,6 +55,8 @@ class Meeting(TimestampMixin, Base):
     location: Mapped[str] = mapped_column(String(500), default="")
     agenda: Mapped[str] = mapped_column(Text, default="")
     cancelled: Mapped[bool] = mapped_column(default=False)
+    # Breaks and a non-working lunch do not count as contact time (IACET): PD hours subtract them.
+    break_minutes: Mapped[int] = mapped_column(default=0, server_default="0")
 
     program: Mapped[Program] = relationship()
     cohort: Mapped[Cohort | None] = relationship()
@@ -62,6 +65,11 @@ class Meeting(TimestampMixin, Base):
     @property
     def duration_minutes(self) -> int:
         return int((self.ends_at - self.starts_at).total_seconds() // 60)
+
+    @property
+    def contact_minutes(self) -> int:
+        """The scheduled time less its breaks: the most a session can credit toward PD hours."""
+        return max(self.duration_minutes - (self.break_minutes or 0), 0)
 
 
 class CalendarToken(TimestampMixin, Base):

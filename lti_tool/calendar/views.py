@@ -41,7 +41,8 @@ def _details(form) -> SessionDetails:
     return SessionDetails(kind=MeetingKind(form.kind.data), title=form.title.data or "",
                           meeting_url=form.meeting_url.data or "", location=form.location.data or "",
                           agenda=form.agenda.data or "", cancelled=bool(getattr(form, "cancelled", None) and
-                                                                        form.cancelled.data))
+                                                                        form.cancelled.data),
+                          break_minutes=form.break_minutes.data or 0)
 
 
 def _status(form) -> int:

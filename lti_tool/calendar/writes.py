@@ -47,12 +47,15 @@ class SessionDetails:
     location: str = ""
     agenda: str = ""
     cancelled: bool = False
+    break_minutes: int = 0      # breaks and a non-working lunch: not contact time (PD hours)
 
 
 def _clean_details(details: SessionDetails) -> SessionDetails:
     title = (details.title or "").strip()
     if not title:
         raise InvalidInput("Give the session a title.", "title")
+    if not 0 <= (details.break_minutes or 0) <= 24 * 60:
+        raise InvalidInput("Give the breaks in minutes, between 0 and 1440.", "break_minutes")
     url = (details.meeting_url or "").strip()
     if url:
         parts = urlsplit(url)
@@ -61,7 +64,8 @@ def _clean_details(details: SessionDetails) -> SessionDetails:
                                "meeting_url")
     return SessionDetails(kind=MeetingKind(details.kind), title=title[:200], meeting_url=url[:1024],
                           location=(details.location or "").strip()[:500],
-                          agenda=(details.agenda or "").replace("\r\n", "\n").strip(), cancelled=details.cancelled)
+                          agenda=(details.agenda or "").replace("\r\n", "\n").strip(), cancelled=details.cancelled,
+                          break_minutes=details.break_minutes or 0)
 
 
 def _times(zone: ZoneInfo, day: dt.date, start: dt.time, end: dt.time) -> tuple[dt.datetime, dt.datetime]:
@@ -88,7 +92,8 @@ def create_meeting(session: Session, access: Access, cohort: Cohort | None, deta
     starts_at, ends_at = _times(access.program_zone, day, start, end)
     meeting = Meeting(program=access.program, cohort=cohort, kind=details.kind, title=details.title,
                       starts_at=starts_at, ends_at=ends_at, meeting_url=details.meeting_url,
-                      location=details.location, agenda=details.agenda, cancelled=details.cancelled)
+                      location=details.location, agenda=details.agenda, cancelled=details.cancelled,
+                      break_minutes=details.break_minutes)
     session.add(meeting)
     session.flush()
     return meeting
@@ -179,7 +184,8 @@ def create_series(session: Session, access: Access, cohort: Cohort | None, detai
     for starts_at, ends_at in pairs:
         session.add(Meeting(program=access.program, cohort=cohort, series_id=series.id, kind=details.kind,
                             title=details.title, starts_at=starts_at, ends_at=ends_at,
-                            meeting_url=details.meeting_url, location=details.location, agenda=details.agenda))
+                            meeting_url=details.meeting_url, location=details.location, agenda=details.agenda,
+                            break_minutes=details.break_minutes))
     session.flush()
     return series, len(pairs)
 
@@ -220,7 +226,7 @@ def update_meeting(session: Session, access: Access, meeting: Meeting, details: 
             target.starts_at, target.ends_at = _times(zone, target_day, start, end)
         target.kind, target.title = details.kind, details.title
         target.meeting_url, target.location, target.agenda = details.meeting_url, details.location, details.agenda
-        target.cancelled = details.cancelled
+        target.cancelled, target.break_minutes = details.cancelled, details.break_minutes
     if scope == Scope.one:
         meeting.series_id = None
     session.flush()
