@@ -24,7 +24,7 @@ from lti_tool.attendance.queries import (
 )
 from lti_tool.calendar.models import Meeting
 from lti_tool.course.access import Access
-from lti_tool.db import utcnow
+from lti_tool.db import insert_ignoring_conflicts, utcnow
 from lti_tool.errors import Forbidden, InvalidInput, NotFound
 from lti_tool.grades.models import ComponentKind
 from lti_tool.grades.writes import ensure_component, record_score
@@ -44,15 +44,6 @@ DEFAULT_STATUSES = [
 ]
 
 
-def _insert_ignoring_conflicts(session: Session, model, rows: list[dict]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on PostgreSQL and SQLite (no savepoints: pysqlite's are unreliable)."""
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(model).values(rows).on_conflict_do_nothing())
-
-
 # ---- the program's statuses, settings and rules (leads) ----------------------------------------------------
 
 def create_default_statuses(session: Session, program: Program) -> bool:
@@ -60,7 +51,7 @@ def create_default_statuses(session: Session, program: Program) -> bool:
     if session.scalar(select(AttendanceStatus.id).where(AttendanceStatus.program_id == program.id).limit(1)):
         return False
     # Two first visits at once both try: the loser's rows are skipped by the unique (program, key).
-    _insert_ignoring_conflicts(session, AttendanceStatus, [
+    insert_ignoring_conflicts(session, AttendanceStatus, [
         {"program_id": program.id, "key": key, "label": label, "kind": kind, "points": points, "position": i}
         for i, (key, label, kind, points) in enumerate(DEFAULT_STATUSES)])
     return True
@@ -233,7 +224,7 @@ def _set_record(session: Session, by: Membership | None, meeting: Meeting, membe
     if record is None:
         # Two marks of the same person at once (a quick double tap): INSERT … ON CONFLICT DO NOTHING, then the
         # row is read back, so the second one updates the first's row instead of failing.
-        _insert_ignoring_conflicts(session, AttendanceRecord, [
+        insert_ignoring_conflicts(session, AttendanceRecord, [
             {"meeting_id": meeting.id, "membership_id": member.id, "status_id": status.id, "note": "",
              "source": source, "marked_at": now}])
         record = session.scalar(select(AttendanceRecord).where(AttendanceRecord.meeting_id == meeting.id,

@@ -14,7 +14,7 @@ from typing import Iterable
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from lti_tool.db import Base, utcnow
+from lti_tool.db import Base, insert_ignoring_conflicts, utcnow
 
 MAX_LISTED = 100
 
@@ -33,14 +33,6 @@ class Notice(Base):
     read_at: Mapped[dt.datetime | None]
 
 
-def _insert_ignoring_conflicts(session: Session, rows: list[dict]) -> None:
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(Notice).values(rows).on_conflict_do_nothing(index_elements=["recipient_id", "key"]))
-
-
 def notify(session: Session, recipient_ids: Iterable[int], *, key: str, kind: str, text: str, url: str = "",
            now: dt.datetime | None = None) -> None:
     """Tell each recipient (membership ids) once per ``key``; a path ``url`` is where the notice leads."""
@@ -49,7 +41,7 @@ def notify(session: Session, recipient_ids: Iterable[int], *, key: str, kind: st
     rows = [{"recipient_id": rid, "key": key[:200], "kind": kind[:40], "text": text, "url": url[:1024],
              "created_at": now or utcnow()} for rid in dict.fromkeys(recipient_ids)]
     if rows:
-        _insert_ignoring_conflicts(session, rows)
+        insert_ignoring_conflicts(session, Notice, rows, index_elements=["recipient_id", "key"])
 
 
 def unread_count(session: Session, membership_id: int) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from lti_tool.course import events
 from lti_tool.course.access import Access
-from lti_tool.db import utcnow
+from lti_tool.db import insert_ignoring_conflicts, utcnow
 from lti_tool.discussions import notify
 from lti_tool.discussions.markdown import mentions_in, render_post
 from lti_tool.discussions.models import (
@@ -40,17 +40,6 @@ def max_post_chars() -> int:
     """The longest post, prompt or opening text (``DISCUSSION_MAX_POST_CHARS``)."""
     value = current_app.config.get("DISCUSSION_MAX_POST_CHARS") if has_app_context() else None
     return int(value or MAX_POST_CHARS_DEFAULT)
-
-
-def _insert_ignore(session: Session, model, **values) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL): concurrent requests creating the same row
-    are harmless, without a savepoint (whose release other features' after-commit hooks would see)."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    result = session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)
 
 
 # -- books and the reading schedule ------------------------------------------------------------------------
@@ -181,11 +170,12 @@ def open_due_threads(session: Session, program: Program, now: dt.datetime | None
     ).all()
     made = 0
     for reading, cohort_id in missing:
-        made += _insert_ignore(session, Thread, cohort_id=cohort_id, reading_id=reading.id, title=reading.label,
-                               prompt_markdown=reading.prompt_markdown, prompt_html=reading.prompt_html,
-                               post_first=reading.post_first.value, post_first_n=reading.post_first_n,
-                               anonymous_to_peers=reading.anonymous_to_peers, created_at=utcnow(), revealed=False,
-                               pinned=False, locked=False, lock_reason="")
+        made += insert_ignoring_conflicts(session, Thread, dict(
+            cohort_id=cohort_id, reading_id=reading.id, title=reading.label,
+            prompt_markdown=reading.prompt_markdown, prompt_html=reading.prompt_html,
+            post_first=reading.post_first.value, post_first_n=reading.post_first_n,
+            anonymous_to_peers=reading.anonymous_to_peers, created_at=utcnow(), revealed=False,
+            pinned=False, locked=False, lock_reason=""))
     return made
 
 
@@ -285,8 +275,8 @@ def mark_read(session: Session, viewer: Viewer, thread_id: int, post_id: int | N
     if done:
         return
     # Otherwise it does not exist yet, or is already at or past post_id.
-    _insert_ignore(session, ReadState, membership_id=viewer.id, thread_id=thread_id, last_read_post_id=post_id,
-                   updated_at=utcnow())
+    insert_ignoring_conflicts(session, ReadState, dict(membership_id=viewer.id, thread_id=thread_id,
+                                                       last_read_post_id=post_id, updated_at=utcnow()))
 
 
 def mark_all_read(session: Session, viewer: Viewer, now: dt.datetime | None = None) -> int:
@@ -405,8 +395,8 @@ def toggle_reaction(session: Session, viewer: Viewer, post: Post, kind: str) -> 
         session.delete(existing)
         session.flush()
         return False
-    _insert_ignore(session, Reaction, post_id=post.id, membership_id=viewer.id, kind=kind_.value,
-                   created_at=utcnow())
+    insert_ignoring_conflicts(session, Reaction, dict(post_id=post.id, membership_id=viewer.id, kind=kind_.value,
+                                                      created_at=utcnow()))
     return True
 
 
