@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, g, jsonify, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
         return _page(exc.status, exc.title, exc.message)
+
+    @app.errorhandler(CSRFError)
+    def _form_expired(exc: CSRFError):
+        # CSRFProtect checks every POST before any view runs, so no view handles a missing or stale token.
+        return _page(400, "This form has expired",
+                     "Nothing was saved. Go back, reload the page and try again (forms expire after some hours, "
+                     "or when the tool was opened again from the LMS).")
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -16,7 +16,7 @@ from lti_tool.course.access import Access
 from lti_tool.course.forms import ActionForm, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db, utcnow
-from lti_tool.errors import Forbidden, InvalidInput
+from lti_tool.errors import InvalidInput
 from lti_tool.lti.deep_linking import PlaceableItem, register_target
 from lti_tool.programs.queries import get_cohort
 
@@ -218,8 +218,6 @@ def edit_milestone(access: Access, milestone_id: int | None = None):
 @program_page(lead=True)
 def delete_milestone(access: Access, milestone_id: int):
     milestone = queries.get_milestone(db.session, access, milestone_id)
-    if not ActionForm().validate_on_submit():
-        raise Forbidden("The form has expired. Reload the page and try again.")
     title = milestone.title
     writes.delete_milestone(db.session, access, milestone)
     db.session.commit()
@@ -264,8 +262,6 @@ def subscribe(access: Access):
 @bp.route("/subscribe/regenerate", methods=["POST"])
 @program_page()
 def regenerate(access: Access):
-    if not ActionForm().validate_on_submit():
-        raise Forbidden("The form has expired. Reload the page and try again.")
     writes.regenerate_feed_token(db.session, access.membership)
     db.session.commit()
     flash("You have a new calendar address. The old one no longer works: subscribe again with the new one.",
@@ -276,8 +272,6 @@ def regenerate(access: Access):
 @bp.route("/subscribe/revoke", methods=["POST"])
 @program_page()
 def revoke(access: Access):
-    if not ActionForm().validate_on_submit():
-        raise Forbidden("The form has expired. Reload the page and try again.")
     writes.revoke_feed_token(db.session, access.membership)
     db.session.commit()
     flash("Your calendar address was turned off. Calendars subscribed to it stop updating.", "success")

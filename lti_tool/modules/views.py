@@ -152,9 +152,6 @@ def edit_module(access, module_id: int):
 @program_page(manager=True)
 def module_action(access, module_id: int, action: str):
     module = queries.get_module(db.session, access, module_id)
-    if not ActionForm().validate_on_submit():
-        flash("The form expired; please try again.", "danger")
-        return _back(access, module.id)
     title = module.title
     if action == "duplicate":
         copy = writes.duplicate_module(db.session, access, module)
@@ -371,9 +368,6 @@ def edit_item(access, item_id: int):
 def item_action(access, item_id: int, action: str):
     item = queries.get_item(db.session, access, item_id)
     module_id, title = item.module_id, item.title
-    if not ActionForm().validate_on_submit():
-        flash("The form expired; please try again.", "danger")
-        return _back(access, module_id)
     if action == "delete":
         writes.delete_item(db.session, access, item)
         db.session.commit()

@@ -8,7 +8,7 @@ from wtforms import SelectChoice
 
 from lti_tool.course import zones
 from lti_tool.course.access import Access
-from lti_tool.course.forms import ActionForm, show_error
+from lti_tool.course.forms import show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db, utcnow
 from lti_tool.errors import InvalidInput
@@ -183,8 +183,6 @@ def cohort(access: Access, cohort_id: int):
 
 def _seat_action(access: Access, cohort_id: int, action, done_message):
     cohort = queries.get_cohort(db.session, access, cohort_id)
-    if not ActionForm().validate_on_submit():
-        abort(400, "The form has expired. Reload the page and try again.")
     try:
         seat = action(cohort)
     except InvalidInput as exc:
@@ -261,8 +259,6 @@ def invite_member(access: Access, cohort_id: int):
 @program_page()
 def remove_member(access: Access, cohort_id: int, seat_id: int):
     cohort = queries.get_cohort(db.session, access, cohort_id)
-    if not ActionForm().validate_on_submit():
-        abort(400, "The form has expired. Reload the page and try again.")
     try:
         seat = writes.remove_member(db.session, access, cohort, seat_id)
     except InvalidInput as exc:
