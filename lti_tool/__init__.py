@@ -86,12 +86,13 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     app.session_interface = IframeSessionInterface()
 
     from lti_tool import auth, jobs
-    from lti_tool.course import zones
+    from lti_tool.course import text, zones
     from lti_tool.lti import storage
 
     storage.init_app(app)
     jobs.init_app(app)
     zones.init_app(app)
+    text.init_app(app)
     auth.init_app(app, login_manager)
     install_request_hooks(app)
 

@@ -25,7 +25,7 @@ from lti_tool.attendance.permissions import CheckInRefused, WrongCode
 from lti_tool.calendar.models import Meeting
 from lti_tool.course.access import Access
 from lti_tool.course.csvfile import csv_response
-from lti_tool.course.forms import ActionForm, show_error
+from lti_tool.course.forms import ActionForm, form_status, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import DomainError, InvalidInput
@@ -428,7 +428,7 @@ def makeup(access, makeup_id):
         except InvalidInput as exc:
             show_error(review_form if reviewer else submit_form, exc)
     return _render("attendance/makeup.html", access, makeup=makeup, reviewer=reviewer, submit_form=submit_form,
-                   review_form=review_form, MakeUpStatus=MakeUpStatus), 400 if request.method == "POST" else 200
+                   review_form=review_form, MakeUpStatus=MakeUpStatus), form_status()
 
 
 # ---- settings (leads) ----------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from lti_tool.calendar.models import Meeting, MeetingKind
 from lti_tool.calendar.writes import Recurrence, Scope, SessionDetails
 from lti_tool.course import zones
 from lti_tool.course.access import Access
-from lti_tool.course.forms import ActionForm, show_error
+from lti_tool.course.forms import ActionForm, form_status, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db, utcnow
 from lti_tool.errors import InvalidInput
@@ -43,10 +43,6 @@ def _details(form) -> SessionDetails:
                           agenda=form.agenda.data or "", cancelled=bool(getattr(form, "cancelled", None) and
                                                                         form.cancelled.data),
                           break_minutes=form.break_minutes.data or 0)
-
-
-def _status(form) -> int:
-    return 400 if form.errors or form.form_errors else 200
 
 
 def _page_url(meeting: Meeting) -> str:
@@ -92,7 +88,7 @@ def new_meeting(access: Access):
             flash(f"The session “{meeting.title}” was added.", "success")
             return redirect(url_for("calendar.meeting", course_id=access.course_id, meeting_id=meeting.id))
     return render_template("calendar/meeting_form.html", program=access.program, form=form, meeting=None), \
-        _status(form)
+        form_status(form)
 
 
 @bp.route("/series/new", methods=["GET", "POST"])
@@ -116,7 +112,7 @@ def new_series(access: Access):
             flash(f"{count} sessions were added: {series.description}.", "success")
             return redirect(url_for("calendar.index", course_id=access.course_id,
                                     cohort=form.cohort_id.data or None))
-    return render_template("calendar/series_form.html", program=access.program, form=form), _status(form)
+    return render_template("calendar/series_form.html", program=access.program, form=form), form_status(form)
 
 
 @bp.route("/sessions/<int:meeting_id>")
@@ -165,7 +161,7 @@ def edit_meeting(access: Access, meeting_id: int):
                   "success")
             return redirect(url_for("calendar.meeting", course_id=access.course_id, meeting_id=meeting_id))
     return render_template("calendar/meeting_form.html", program=access.program, form=form, meeting=meeting), \
-        _status(form)
+        form_status(form)
 
 
 @bp.route("/sessions/<int:meeting_id>/delete", methods=["GET", "POST"])
@@ -211,7 +207,7 @@ def edit_milestone(access: Access, milestone_id: int | None = None):
             flash("The milestone was saved.", "success")
             return redirect(url_for("calendar.timeline", course_id=access.course_id))
     return render_template("calendar/milestone_form.html", program=access.program, form=form,
-                           milestone=milestone), _status(form)
+                           milestone=milestone), form_status(form)
 
 
 @bp.route("/milestones/<int:milestone_id>/delete", methods=["POST"])
@@ -243,7 +239,7 @@ def timezone(access: Access):
             flash(f"Times are now shown in {zone}.", "success")
             return redirect(url_for("calendar.index", course_id=access.course_id))
     return render_template("calendar/timezone.html", program=program, form=form,
-                           zones=zones.timezone_names()), _status(form)
+                           zones=zones.timezone_names()), form_status(form)
 
 
 @bp.route("/subscribe")

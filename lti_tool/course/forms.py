@@ -6,6 +6,7 @@ are shown by the ``field`` macro.
 """
 from __future__ import annotations
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
@@ -36,3 +37,11 @@ def show_error(form, exc: DomainError, *, rollback: bool = True) -> None:
         target.errors = [*list(target.errors or ()), exc.message]
     else:
         form.form_errors.append(exc.message)
+
+
+def form_status(form: FlaskForm | None = None) -> int:
+    """The status of a form page: shown again after a POST, it is a refused form (400); with ``form``, 400
+    when that form carries errors (a page that holds several forms)."""
+    if form is not None:
+        return 400 if form.errors or form.form_errors else 200
+    return 400 if request.method == "POST" else 200

@@ -48,3 +48,8 @@ def render_markdown(text: str, *, top_heading: int = 2) -> str:
 def safe(html: str) -> Markup:
     """Stored HTML (sanitised when it was written) for a template."""
     return Markup(html)
+
+
+def init_app(app) -> None:
+    """``safe(html)`` in every template: the one way stored, already sanitised HTML is shown."""
+    app.add_template_global(safe, "safe")

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from wtforms import SelectChoice
 
 from lti_tool.course.csvfile import csv_response
-from lti_tool.course.forms import ActionForm, show_error
+from lti_tool.course.forms import ActionForm, form_status, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.course.text import safe
 from lti_tool.course.zones import form_value, wall_clock_to_utc
@@ -35,17 +35,12 @@ OPEN_THREADS = (w.open_started_threads,)
 def _ctx(viewer: Viewer, **kw) -> dict:
     """What every cohort page shows: the cohort, the viewer, the notification count."""
     return dict(viewer=viewer, cohort=viewer.cohort, course_id=viewer.access.course_id,
-                unread_notes=notify.unread_notification_count(db.session, viewer), safe=safe, **kw)
+                unread_notes=notify.unread_notification_count(db.session, viewer), **kw)
 
 
 def _thread_url(viewer: Viewer, thread_id: int, **kw) -> str:
     return url_for("discussions.thread", course_id=viewer.access.course_id, cohort_id=viewer.cohort.id,
                    thread_id=thread_id, **kw)
-
-
-def _status() -> int:
-    """A form page shown again after a POST failed is a 400."""
-    return 400 if request.method == "POST" else 200
 
 
 def _post_first_at(viewer: Viewer, form):
@@ -109,7 +104,7 @@ def new_book(access):
             return redirect(url_for(".book", course_id=access.course_id, book_id=book.id))
         except InvalidInput as exc:
             show_error(form, exc)
-    return render_template("discussions/book_form.html", form=form, book=None, course_id=access.course_id), _status()
+    return render_template("discussions/book_form.html", form=form, book=None, course_id=access.course_id), form_status()
 
 
 @bp.route("/books/<int:book_id>/edit", methods=["GET", "POST"])
@@ -126,7 +121,7 @@ def edit_book(access, book_id: int):
             return redirect(url_for(".book", course_id=access.course_id, book_id=book.id))
         except InvalidInput as exc:
             show_error(form, exc)
-    return render_template("discussions/book_form.html", form=form, book=book, course_id=access.course_id), _status()
+    return render_template("discussions/book_form.html", form=form, book=book, course_id=access.course_id), form_status()
 
 
 def _save_reading(access, form, book, reading=None):
@@ -155,7 +150,7 @@ def book(access, book_id: int):
             except InvalidInput as exc:
                 show_error(form, exc)
     return render_template("discussions/book.html", book=page.book, form=form, editor=page.editor, plan=page.plan,
-                           criteria=q.criteria_text, shift_form=f.ShiftForm(), course_id=access.course_id), _status()
+                           criteria=q.criteria_text, shift_form=f.ShiftForm(), course_id=access.course_id), form_status()
 
 
 @bp.route("/readings/<int:reading_id>/edit", methods=["GET", "POST"])
@@ -175,7 +170,7 @@ def edit_reading(access, reading_id: int):
         except InvalidInput as exc:
             show_error(form, exc)
     return render_template("discussions/reading_form.html", form=form, reading=reading,
-                           course_id=access.course_id), _status()
+                           course_id=access.course_id), form_status()
 
 
 @bp.post("/readings/<int:reading_id>/shift")
@@ -257,7 +252,7 @@ def new_thread(access, cohort_id: int):
             show_error(form, exc)
     elif request.method == "GET" and not may_start_thread(db.session, viewer):
         abort(403, "In this cohort only the facilitators start threads.")
-    return render_template("discussions/thread_form.html", **_ctx(viewer, form=form)), _status()
+    return render_template("discussions/thread_form.html", **_ctx(viewer, form=form)), form_status()
 
 
 def _thread_page(viewer: Viewer, thread, form, page, reply_to=None, settings_form=None):
@@ -343,7 +338,7 @@ def edit_post(access, cohort_id: int, post_id: int):
             return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
         except InvalidInput as exc:
             show_error(form, exc)
-    return render_template("discussions/post_edit.html", **_ctx(viewer, post=post, form=form)), _status()
+    return render_template("discussions/post_edit.html", **_ctx(viewer, post=post, form=form)), form_status()
 
 
 @bp.post("/cohort/<int:cohort_id>/posts/<int:post_id>/delete")
@@ -394,7 +389,7 @@ def report(access, cohort_id: int, post_id: int):
             return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
         except InvalidInput as exc:
             show_error(form, exc)
-    return render_template("discussions/report.html", **_ctx(viewer, post=post, form=form)), _status()
+    return render_template("discussions/report.html", **_ctx(viewer, post=post, form=form)), form_status()
 
 
 # -- moderation: those who manage the cohort (its named facilitators and the program's leads) -----------------
@@ -468,7 +463,7 @@ def hide_post(access, cohort_id: int, post_id: int):
         db.session.commit()
         flash("Post hidden; its author has been told why.", "success")
         return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
-    return render_template("discussions/hide.html", **_ctx(viewer, post=post, form=form)), _status()
+    return render_template("discussions/hide.html", **_ctx(viewer, post=post, form=form)), form_status()
 
 
 @bp.route("/cohort/<int:cohort_id>/posts/<int:post_id>/move", methods=["GET", "POST"])
@@ -485,7 +480,7 @@ def move_post(access, cohort_id: int, post_id: int):
         db.session.commit()
         flash(f"Moved {moved} post{'s' if moved != 1 else ''} to “{target.title}”.", "success")
         return redirect(_thread_url(viewer, target.id, _anchor=f"post-{post_id}"))
-    return render_template("discussions/move.html", **_ctx(viewer, post=post, form=form)), _status()
+    return render_template("discussions/move.html", **_ctx(viewer, post=post, form=form)), form_status()
 
 
 @bp.route("/cohort/<int:cohort_id>/moderation", methods=["GET", "POST"])

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from lti_tool.certificates.queries import person_certificates
 from lti_tool.course.access import Access
 from lti_tool.course.csvfile import csv_response
-from lti_tool.course.forms import ActionForm, show_error
+from lti_tool.course.forms import ActionForm, form_status, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import InvalidInput
@@ -142,4 +142,4 @@ def settings(access):
             url_for(".settings", course_id=access.course_id))
         if done is not None:
             return done
-    return _render("hours/settings.html", access, form=form, capped=CAPPED), 400 if request.method == "POST" else 200
+    return _render("hours/settings.html", access, form=form, capped=CAPPED), form_status()

@@ -80,8 +80,9 @@ def administered_platform(session: Session, user: User) -> Platform | None:
     return session.get(Platform, user.platform_id)
 
 
-def _text(value: Any, limit: int = 255) -> str:
-    # Canvas sends unresolved substitutions literally ("$Canvas.user.sisid"): treat them as absent.
+def claim_text(value: Any, limit: int = 255) -> str:
+    """A text claim of a launch or a roster (NRPS) member, trimmed to ``limit``; "" when absent or not text.
+    Canvas sends unresolved substitutions literally ("$Canvas.user.sisid"): they count as absent."""
     if not isinstance(value, str) or value.startswith("$"):
         return ""
     return value.strip()[:limit]
@@ -111,11 +112,11 @@ def record_launch(session: Session, platform: Platform, body: dict[str, Any],
         user = User(platform_id=platform.id, sub=str(body["sub"]))
         session.add(user)
     # Names, email and picture refresh at every launch; the LMS may stop sending them (privacy settings).
-    user.name = _text(body.get("name"))
-    user.given_name = _text(body.get("given_name"))
-    user.family_name = _text(body.get("family_name"))
-    user.email = _text(body.get("email"))
-    picture = _text(body.get("picture"), 1024)
+    user.name = claim_text(body.get("name"))
+    user.given_name = claim_text(body.get("given_name"))
+    user.family_name = claim_text(body.get("family_name"))
+    user.email = claim_text(body.get("email"))
+    picture = claim_text(body.get("picture"), 1024)
     user.picture = picture if picture.startswith("https://") or picture.startswith("http://") else ""
     user.last_launch_at = now
 
@@ -135,8 +136,8 @@ def record_launch(session: Session, platform: Platform, body: dict[str, Any],
             course = Course(platform_id=platform.id, context_id=str(context["id"]))
             session.add(course)
         course.deployment = deployment
-        course.title = _text(context.get("title"), 512) or course.title
-        course.label = _text(context.get("label")) or course.label
+        course.title = claim_text(context.get("title"), 512) or course.title
+        course.label = claim_text(context.get("label")) or course.label
         nrps = body.get(NRPS_CLAIM) or {}
         if isinstance(nrps, dict) and nrps.get("context_memberships_url"):
             course.nrps_url = str(nrps["context_memberships_url"])
@@ -167,7 +168,7 @@ def record_launch(session: Session, platform: Platform, body: dict[str, Any],
             if link is None:
                 link = ResourceLink(course=course, resource_link_id=str(resource_link["id"]))
                 session.add(link)
-            link.title = _text(resource_link.get("title"), 512)
+            link.title = claim_text(resource_link.get("title"), 512)
             if isinstance(ags, dict) and ags.get("lineitem"):
                 link.ags_lineitem_url = str(ags["lineitem"])
             if custom.get("target"):

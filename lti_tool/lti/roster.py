@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.db import db, utcnow
 from lti_tool.jobs import Job, JobStatus, open_job, report, task
-from lti_tool.lti.identity import _text, map_role
+from lti_tool.lti.identity import claim_text, map_role
 from lti_tool.lti.models import Course, Membership, User
 from lti_tool.lti.services import LtiServices, ServiceError
 
@@ -126,10 +126,10 @@ def _apply_page(session: Session, course: Course, members: list[dict], seen_at: 
             users[sub] = user
         # The roster may omit names and email (LMS privacy settings): keep what a launch told us.
         for field in ("name", "given_name", "family_name", "email"):
-            value = _text(member.get(field))
+            value = claim_text(member.get(field))
             if value:
                 setattr(user, field, value)
-        picture = _text(member.get("picture"), 1024)
+        picture = claim_text(member.get("picture"), 1024)
         if picture.startswith(("https://", "http://")):
             user.picture = picture
         roles = [r for r in member.get("roles") or [] if isinstance(r, str)]

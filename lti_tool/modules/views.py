@@ -9,7 +9,7 @@ import datetime as dt
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from wtforms import SelectChoice
 
-from lti_tool.course.forms import ActionForm, show_error
+from lti_tool.course.forms import ActionForm, form_status, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -269,7 +269,7 @@ def settings(access):
             db.session.commit()
             flash("Saved the weekly time budget.", "success")
             return _back(access)
-    return render_template("modules/settings.html", form=form), (400 if request.method == "POST" else 200)
+    return render_template("modules/settings.html", form=form), form_status()
 
 
 # ---- a module ------------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from wtforms import SelectChoice
 
 from lti_tool.course import zones
 from lti_tool.course.access import Access
-from lti_tool.course.forms import show_error
+from lti_tool.course.forms import form_status, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db, utcnow
 from lti_tool.errors import InvalidInput
@@ -41,11 +41,6 @@ def ordinal(n: int) -> str:
 def _is_endpoint(context, name: str) -> bool:
     """``{% if "attendance.home" is endpoint %}``: links to features that are not installed are left out."""
     return name in current_app.view_functions
-
-
-def _status() -> int:
-    """A form page shown again after a POST is a refused form."""
-    return 400 if request.method == "POST" else 200
 
 
 # -- program ---------------------------------------------------------------------------------------------------
@@ -97,7 +92,7 @@ def edit_program(access: Access):
             db.session.commit()
             flash("The program was saved.", "success")
             return redirect(url_for(".home", course_id=program.course_id))
-    return render_template("programs/program_form.html", form=form, program=program), _status()
+    return render_template("programs/program_form.html", form=form, program=program), form_status()
 
 
 # -- cohorts ---------------------------------------------------------------------------------------------------
@@ -142,7 +137,7 @@ def new_cohort(access: Access):
             db.session.commit()
             flash(f"The cohort {cohort.name} was created.", "success")
             return redirect(url_for(".cohort", course_id=program.course_id, cohort_id=cohort.id))
-    return render_template("programs/cohort_form.html", form=form, program=program, cohort=None), _status()
+    return render_template("programs/cohort_form.html", form=form, program=program, cohort=None), form_status()
 
 
 @bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
@@ -161,7 +156,7 @@ def edit_cohort(access: Access, cohort_id: int):
             db.session.commit()
             flash("The cohort was saved.", "success")
             return redirect(url_for(".cohort", course_id=program.course_id, cohort_id=cohort_id))
-    return render_template("programs/cohort_form.html", form=form, program=program, cohort=cohort), _status()
+    return render_template("programs/cohort_form.html", form=form, program=program, cohort=cohort), form_status()
 
 
 def _render_cohort(access: Access, cohort_id: int, error: str | None = None,
@@ -288,7 +283,7 @@ def questions(access: Access, cohort_id: int):
         db.session.commit()
         flash("The application questions were saved.", "success")
         return redirect(url_for(".cohort", course_id=access.course_id, cohort_id=cohort_id))
-    return render_template("programs/questions.html", form=form, cohort=cohort), _status()
+    return render_template("programs/questions.html", form=form, cohort=cohort), form_status()
 
 
 @bp.route("/cohorts/<int:cohort_id>/apply", methods=["GET", "POST"])
@@ -309,7 +304,7 @@ def apply(access: Access, cohort_id: int):
             db.session.commit()
             flash("Your application was sent. You will see the decision here.", "success")
             return redirect(url_for(".application", course_id=access.course_id, application_id=application.id))
-    return render_template("programs/apply.html", form=form, cohort=cohort, program=cohort.program), _status()
+    return render_template("programs/apply.html", form=form, cohort=cohort, program=cohort.program), form_status()
 
 
 @bp.route("/cohorts/<int:cohort_id>/applications")
@@ -342,7 +337,7 @@ def application(access: Access, application_id: int):
     seat = queries.seat_of(db.session, item.cohort, item.membership)
     return render_template("programs/application.html", item=item, cohort=item.cohort, form=form,
                            reviewer=reviewer, seat=seat,
-                           position=queries.waitlist_position(db.session, seat) if seat else None), _status()
+                           position=queries.waitlist_position(db.session, seat) if seat else None), form_status()
 
 
 # -- small groups ----------------------------------------------------------------------------------------------
@@ -375,7 +370,7 @@ def groups(access: Access, cohort_id: int):
             return redirect(url_for(".groups", course_id=access.course_id, cohort_id=cohort_id))
     return render_template("programs/groups.html", cohort=cohort, manual=manual, auto=auto,
                            groups=queries.small_groups(db.session, cohort), active=roster[SeatStatus.active]), \
-        _status()
+        form_status()
 
 
 # -- proposals -------------------------------------------------------------------------------------------------
@@ -409,7 +404,7 @@ def new_proposal(access: Access):
             flash("Your proposal was sent to the program's leads.", "success")
             return redirect(url_for(".proposal", course_id=access.course_id, proposal_id=proposal.id))
     return render_template("programs/proposal_form.html", form=form, program=access.program, proposal=None,
-                           window_open=queries.proposals_open(access.program)), _status()
+                           window_open=queries.proposals_open(access.program)), form_status()
 
 
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
@@ -431,7 +426,7 @@ def edit_proposal(access: Access, proposal_id: int):
             flash("Your proposal was sent again.", "success")
             return redirect(url_for(".proposal", course_id=access.course_id, proposal_id=proposal_id))
     return render_template("programs/proposal_form.html", form=form, program=proposal.program, proposal=proposal,
-                           window_open=True), _status()
+                           window_open=True), form_status()
 
 
 @bp.route("/proposals/<int:proposal_id>", methods=["GET", "POST"])
@@ -453,7 +448,7 @@ def proposal(access: Access, proposal_id: int):
                 flash("Decision saved.", "success")
                 return redirect(url_for(".proposal", course_id=access.course_id, proposal_id=proposal_id))
     return render_template("programs/proposal.html", item=item, form=form, lead=access.lead,
-                           revises=permissions.revises_proposal(access, item)), _status()
+                           revises=permissions.revises_proposal(access, item)), form_status()
 
 
 # -- deep linking: a cohort page can be placed in the LMS course -----------------------------------------------
