@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from lti_tool.attendance.models import AttendanceRecord, MakeUp, MakeUpStatus
 from lti_tool.calendar.models import Meeting
 from lti_tool.course.access import Access
-from lti_tool.course.zones import describe_time
+from lti_tool.course.zones import describe_time, local_date, local_to_utc
 from lti_tool.db import utcnow
 from lti_tool.discussions.models import Book, BookCohort, Reading
 from lti_tool.grades.queries import delivery_summary
@@ -67,6 +67,7 @@ class SessionLine:
     program_when: str | None
     join_url: str
     place: str
+    is_today: bool = False
 
     @property
     def audience(self) -> str:
@@ -78,12 +79,14 @@ class SessionLine:
         return self.meeting.cohort is not None and self.meeting.cohort.name.lower() in self.meeting.title.lower()
 
 
-def session_line(meeting: Meeting, access: Access) -> SessionLine:
+def session_line(meeting: Meeting, access: Access, today: dt.date | None = None) -> SessionLine:
+    """``today`` (in the program's zone), when given, sets ``is_today``."""
     mine = describe_time(meeting.starts_at, meeting.ends_at, access.zone, access.zone)
     theirs = describe_time(meeting.starts_at, meeting.ends_at, access.program_zone, access.program_zone)
     cohort_url = meeting.cohort.meeting_url if meeting.cohort is not None else ""
     join = meeting.meeting_url or ("" if meeting.location else cohort_url)
-    return SessionLine(meeting, mine, theirs if theirs != mine else None, join, meeting.location)
+    is_today = today is not None and local_date(access.program_zone, meeting.starts_at) == today
+    return SessionLine(meeting, mine, theirs if theirs != mine else None, join, meeting.location, is_today)
 
 
 def _upcoming_meetings(session: Session, program: Program, cohort_ids: Iterable[int] | None, now: dt.datetime,
@@ -150,11 +153,11 @@ class Context:
 
     @property
     def today(self) -> dt.date:
-        return self.now.astimezone(self.access.program_zone).date()
+        return local_date(self.access.program_zone, self.now)
 
     @property
     def start_of_today(self) -> dt.datetime:
-        return dt.datetime.combine(self.today, dt.time(0), self.access.program_zone).astimezone(dt.timezone.utc)
+        return local_to_utc(self.access.program_zone, self.today, dt.time(0))
 
     def lines(self, meetings: Iterable[Meeting]) -> list[SessionLine]:
         return [session_line(m, self.access) for m in meetings]
@@ -350,7 +353,7 @@ def facilitator_home(session: Session, access: Access, now: dt.datetime | None =
         candidates = [m for m in (nexts.get(s.cohort.id), nexts.get(None)) if m is not None]
         first = min(candidates, key=lambda m: (m.starts_at, m.id)) if candidates else None
         cohorts.append(FacilitatedCohort(s, members.get(s.cohort.id, []),
-                                         session_line(first, access) if first else None))
+                                         session_line(first, access, ctx.today) if first else None))
     proposals = list(session.scalars(
         select(Proposal).where(Proposal.program_id == program.id, Proposal.proposer_id == access.id)
         .order_by(Proposal.created_at.desc(), Proposal.id.desc())))
