@@ -1,4 +1,4 @@
-"""Domain errors raised by services, and the one place that turns them (and everything else) into pages."""
+"""Domain errors raised by writes and loaders, and the one place that turns them (and everything else) into pages."""
 from __future__ import annotations
 
 import logging
@@ -11,7 +11,7 @@ log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
-    """Base of the errors services raise; ``status`` is the HTTP status a view answers with."""
+    """Base of the errors writes and loaders raise; ``status`` is the HTTP status a view answers with."""
 
     status = 400
     title = "That could not be done"

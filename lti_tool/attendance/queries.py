@@ -36,7 +36,7 @@ DEFAULT_SETTINGS = {"checkin_opens_minutes": 15, "checkin_closes_minutes": 15, "
 # ---- the program's statuses, settings and rules ------------------------------------------------------------
 
 def program_statuses(session: Session, program: Program) -> list[AttendanceStatus]:
-    """The program's statuses in order (the pages' first visit made the defaults: ``writes.ensure_statuses``)."""
+    """The program's statuses in order (the first visit to the attendance pages makes the defaults: ``writes.create_default_statuses``)."""
     return list(session.scalars(select(AttendanceStatus).where(AttendanceStatus.program_id == program.id)
                                 .order_by(AttendanceStatus.position, AttendanceStatus.id)))
 

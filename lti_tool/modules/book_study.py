@@ -3,7 +3,7 @@ answers. ``complete_discussion_items`` receives ``lti_tool.course.events.post_cr
 ``create_app``).
 
 It uses the item states and the completions and nothing in the package uses it; it never reaches the
-discussions' services (which send the signal), so the import graph stays one-way. The threads themselves (where
+discussions' writes (which send the signal), so the import graph stays one-way. The threads themselves (where
 each cohort discusses an item, shared reflections) are in ``modules.threads``.
 """
 from __future__ import annotations

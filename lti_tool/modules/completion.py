@@ -2,8 +2,8 @@
 in the same transaction (``grades.writes.record_score``); the gradebook column of a placed module.
 
 The writes record completions through here, and so does ``book_study.complete_discussion_items`` (a post in the
-book study). This module reaches neither the book study's threads nor the discussions' services: the post
-signal (``course.events``) leads here, and the discussions' services lead to that signal, so the import graph
+book study). This module reaches neither the book study's threads nor the discussions' writes: the post
+signal (``course.events``) leads here, and the discussions' writes lead to that signal, so the import graph
 stays one-way only if nothing here leads back to them.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Forms of the program pages. Field-level checks live here; rules that need the database (capacity against
-membership, duplicate names, windows) are the services' and come back as messages on these fields."""
+membership, duplicate names, windows) are the writes' and come back as messages on these fields."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm

@@ -102,7 +102,7 @@ def test_a_session_form_with_an_end_before_the_start_says_so_and_saves_nothing(s
     bad = setup.fac.submit(page, cohort_id=str(setup.literacy), kind="virtual", title="Call", day="2030-10-10",
                            start_time="15:00", end_time="14:00", meeting_url="", location="", agenda="")
     assert bad.status_code == 400 and "The session ends before it starts" in bad.text
-    assert 'aria-invalid="true"' in bad.text
+    assert 'aria-invalid="true"' in bad.text and "Nothing was saved: fix the fields marked below." in bad.text
     assert meeting_count(app) == 0
 
 
