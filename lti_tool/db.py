@@ -25,13 +25,15 @@ def insert_ignoring_conflicts(session: Session, model, rows: list[dict] | dict,
                               index_elements: list[str] | None = None) -> int:
     """INSERT … ON CONFLICT DO NOTHING on PostgreSQL and SQLite: requests racing to create the same row are
     harmless, without a savepoint (pysqlite's are unreliable, and other features' after-commit hooks would see
-    its release). ``rows`` is one row or a list of them; returns how many were inserted."""
+    its release). ``rows`` is one row or a list of them; returns how many were inserted (counted from
+    RETURNING: psycopg reports rowcount -1 for this statement through the ORM session)."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    result = session.execute(insert(model).values(rows).on_conflict_do_nothing(index_elements=index_elements))
-    return result.rowcount or 0
+    statement = (insert(model).values(rows).on_conflict_do_nothing(index_elements=index_elements)
+                 .returning(*model.__table__.primary_key.columns))
+    return len(session.execute(statement).all())
 
 
 def utcnow() -> dt.datetime:
