@@ -133,7 +133,10 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.hours import models as _hours_models, views as hours_views  # noqa: F401
     from lti_tool.certificates import models as _certificate_models, views as certificate_views  # noqa: F401
 
+    from lti_tool.completion import models as _completion_models, views as completion_views  # noqa: F401
+
     app.register_blueprint(hours_views.bp)
+    app.register_blueprint(completion_views.bp)
     app.register_blueprint(certificate_views.bp)
     app.register_blueprint(certificate_views.verify_bp)
     # What features tell each other (course/events.py), wired here and only here; connecting the same
@@ -143,6 +146,10 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
 
     events.post_created.connect(book_study.complete_discussion_items)
     from lti_tool.certificates import issuing
+    from lti_tool.completion import writes as completion_writes
+
+    # Anything that counts changed: the completion rule is recomputed for those people after the commit.
+    events.progress_changed.connect(completion_writes.on_progress_changed)
 
     # A person met the completion rule: their certificate is issued by a job after the commit (never in bulk).
     events.completion_changed.connect(issuing.on_completion_changed)

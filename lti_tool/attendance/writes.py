@@ -23,6 +23,7 @@ from lti_tool.attendance.queries import (
     forecast_of, participant_cohort, program_statuses, record_for_manager, settings_of,
 )
 from lti_tool.calendar.models import Meeting
+from lti_tool.course import events
 from lti_tool.course.access import Access
 from lti_tool.db import insert_ignoring_conflicts, utcnow
 from lti_tool.errors import Forbidden, InvalidInput, NotFound
@@ -249,6 +250,7 @@ def _set_record(session: Session, by: Membership | None, meeting: Meeting, membe
                                  note=record.note, source=source))
     session.flush()
     recompute_grade(session, meeting.program, member, cohort)
+    events.progress_changed.send(session, program_id=meeting.program_id, membership_ids=[member.id])
     return record
 
 

@@ -540,6 +540,7 @@ def _rescore(session: Session, thread: Thread, membership: Membership, now: dt.d
         return
     reading = thread.reading or session.get(Reading, thread.reading_id)
     sync_book_score(session, reading.book, membership, now=now)
+    events.progress_changed.send(session, program_id=reading.book.program_id, membership_ids=[membership.id])
 
 
 def override_score(session: Session, viewer: Viewer, book: Book, membership_id: int, score: float | None,

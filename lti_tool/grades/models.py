@@ -20,11 +20,12 @@ class ComponentKind(str, enum.Enum):
     discussion = "discussion"
     module = "module"
     final_product = "final_product"
+    completion = "completion"
 
     @property
     def label(self) -> str:
         return {"attendance": "Attendance", "discussion": "Book study", "module": "Module",
-                "final_product": "Final product"}[self.value]
+                "final_product": "Final product", "completion": "Completion rule"}[self.value]
 
 
 class GradedComponent(TimestampMixin, Base):

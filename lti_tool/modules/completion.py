@@ -13,6 +13,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lti_tool.course import events
 from lti_tool.db import utcnow
 from lti_tool.grades.models import ComponentKind
 from lti_tool.grades.writes import ensure_component, record_score
@@ -33,6 +34,7 @@ def complete_item(session: Session, item: ModuleItem, membership: Membership, ho
     session.add(ItemCompletion(item_id=item.id, membership_id=membership.id, completed_at=now or utcnow(), how=how))
     session.flush()
     update_grade(session, item.module, membership)
+    events.progress_changed.send(session, program_id=item.module.program_id, membership_ids=[membership.id])
     return True
 
 
