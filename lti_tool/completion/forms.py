@@ -4,7 +4,8 @@ what programs write ("attend 6 of 8 sessions, and either finish the modules or j
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DecimalField, FieldList, Form, FormField, HiddenField, SelectField, StringField
+from wtforms import BooleanField, DecimalField, FieldList, Form, FormField, HiddenField, SelectChoice, SelectField, \
+    StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from lti_tool.completion.rules import OPS
@@ -12,15 +13,15 @@ from lti_tool.completion.sources import KINDS
 
 GROUPS = ("A", "B", "C")
 ROWS = 8
-OP_CHOICES = [(key, f"Meet {words} these") for key, words in OPS.items()]
+OP_CHOICES = [SelectChoice(key, f"Meet {words} these") for key, words in OPS.items()]
 
 
 class CriterionRow(Form):
     cid = HiddenField()
     kind = SelectField("Criterion", choices=[])
     n = DecimalField("At least", places=None, validators=[Optional(), NumberRange(0, 10_000)])
-    module = SelectField("Module", choices=[("", "Any module")])
-    group = SelectField("In", choices=[("", "The rule")] + [(g, f"Group {g}") for g in GROUPS])
+    module = SelectField("Module", choices=[SelectChoice("", "Any module")])
+    group = SelectField("In", choices=[SelectChoice("", "The rule")] + [SelectChoice(g, f"Group {g}") for g in GROUPS])
 
 
 class RuleForm(FlaskForm):
@@ -32,10 +33,10 @@ class RuleForm(FlaskForm):
     note = StringField("What changed (kept with the version)", validators=[Optional(), Length(max=2000)])
 
     def set_choices(self, modules: dict[int, str]) -> None:
-        kinds = [("", "— none —")] + [(k.key, k.label) for k in KINDS.values()]
+        kinds = [SelectChoice("", "— none —")] + [SelectChoice(k.key, k.label) for k in KINDS.values()]
         for row in self.rows:
             row.kind.choices = kinds
-            row.module.choices = [("", "Any module")] + [(str(i), t) for i, t in modules.items()]
+            row.module.choices = [SelectChoice("", "Any module")] + [SelectChoice(str(i), t) for i, t in modules.items()]
 
     def tree(self) -> dict:
         """The rows as a tree (``rules.check_tree`` checks it); blank rows are left out."""

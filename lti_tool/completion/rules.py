@@ -195,14 +195,13 @@ def _leaf(node: dict, t: Tally) -> Outcome:
     makeup_note = ""
     if makeups:
         word = "session" if makeups == 1 else "sessions"
-        makeup_note = (f"A make-up counts as attended: {makeups} missed {word} can still be made up"
-                       + (f", which would leave {_num(max(needed - makeups, 0))} still to attend." if
-                          not kind.threshold else "."))
+        makeup_note = (f"A make-up counts as attended: {makeups} missed {word} can still be made up, which would "
+                       f"leave {_num(max(needed - makeups, 0))} still to attend.")
     if t.left is None:
         return Outcome(node, ON_TRACK, f"{of} so far; {_num(needed)} more needed.", [need], tally=t)
     left = t.left
     if done + left < n:
-        if makeups and done + left + makeups * (1 if not kind.threshold else t.top) >= n:
+        if makeups and done + left + makeups >= n:
             return Outcome(node, AT_RISK,
                            f"{of} so far; only {_num(left)} left, so this can now be met only with make-ups.",
                            [need, "Make up a missed session (ask your facilitator for the task)"],
@@ -211,13 +210,14 @@ def _leaf(node: dict, t: Tally) -> Outcome:
                        f"{of} so far; only {_num(left)} left, so this can no longer be met.", [], makeup_note,
                        tally=t)
     slack = done + left - n
-    if kind.key in ("sessions", "points") and not kind.threshold:
+    state = AT_RISK if t.missed > 0 and slack <= 1 else ON_TRACK
+    if kind.threshold:
+        return Outcome(node, state, f"{of} so far; up to {_num(left)} still possible; {_num(needed)} more needed.",
+                       [need], makeup_note, tally=t)
+    if kind.key == "sessions":
         tail = "you cannot miss any more" if slack == 0 else f"you can miss {_num(slack)} more"
-    elif kind.key == "points":
-        tail = f"{_num(needed)} more needed"
     else:
         tail = "all of them needed" if slack == 0 else f"{_num(needed)} of them needed"
-    state = AT_RISK if t.missed > 0 and slack <= 1 else ON_TRACK
     return Outcome(node, state, f"{of} so far; {_num(left)} left; {tail}.", [need], makeup_note, tally=t)
 
 
@@ -252,7 +252,7 @@ def evaluate(node: dict, tally_of) -> Outcome:
         sentence = "One of these is enough: " + ("met." if met else f"none met yet ({total} to choose from).")
         options = [" and ".join(c.needs) for c in children if c.state != CANNOT_MEET and c.needs]
         needs = [] if met else (["Either " + "; or ".join(options)] if len(options) > 1 else options)
-    note = " ".join(c.makeup_note for c in children if c.makeup_note and c.state != MET)
+    note = " ".join(dict.fromkeys(c.makeup_note for c in children if c.makeup_note and c.state != MET))
     return Outcome(node, state, sentence, needs, note, children)
 
 

@@ -61,7 +61,7 @@ KINDS: dict[str, Kind] = {k.key: k for k in (
     Kind("sessions", "Live sessions attended (N of the scheduled ones)", "session", "sessions", "attended",
          "Attend {n} more {units}", makeups=True),
     Kind("points", "Attendance points (the statuses' points, at least N)", "point", "points", "earned",
-         "Earn {n} more attendance {units}", threshold=True, makeups=True),
+         "Earn {n} more attendance {units}", threshold=True),
     Kind("items", "Module items completed (required items)", "module item", "module items", "completed",
          "Complete {n} more {units}", scoped=True),
     Kind("modules", "Whole modules completed", "module", "modules", "completed", "Complete {n} more {units}"),
@@ -91,7 +91,6 @@ class Tally:
     missed: float = 0
     total: int | None = None
     makeups: int = 0
-    top: float = 1.0             # what one more session may bring (points: the highest status's)
     next: list[str] = field(default_factory=list)
 
 
@@ -158,7 +157,7 @@ class Facts:
 
     def sessions(self, person: Person, points: bool = False) -> Tally:
         meetings, records, top = self._once("attendance", self._attendance)
-        t = Tally(total=0, top=top if points else 1.0)
+        t = Tally(total=0)
         for meeting in meetings:
             if meeting.cohort_id not in (None, person.cohort_id):
                 continue
