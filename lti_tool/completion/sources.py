@@ -127,6 +127,7 @@ class Facts:
         self.today = local_date(program_zone(program), self.now)
         self.ids = [p.membership_id for p in people]
         self._loaded: dict[str, object] = {}
+        self._tallies: dict[tuple[Person, str, int | None], Tally] = {}
 
     def _once(self, key: str, load: Callable[[], object]):
         if key not in self._loaded:
@@ -279,6 +280,13 @@ class Facts:
         return Tally(done=done, left=left)
 
     def tally(self, person: Person, kind: str, module_id: int | None = None) -> Tally:
+        """The person's count of a kind (once per person and kind: criteria of one kind differ only in N)."""
+        key = (person, kind, module_id)
+        if key not in self._tallies:
+            self._tallies[key] = self._count(person, kind, module_id)
+        return self._tallies[key]
+
+    def _count(self, person: Person, kind: str, module_id: int | None) -> Tally:
         if kind == "sessions":
             return self.sessions(person)
         if kind == "points":

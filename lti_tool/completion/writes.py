@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, joinedload
 
 from lti_tool.completion import rules as r
@@ -171,17 +171,21 @@ def recompute(session: Session, program: Program, membership_ids=None, *, regrad
     stored = {s.membership_id: s for s in session.scalars(select(CompletionState).where(
         CompletionState.program_id == program.id,
         *([CompletionState.membership_id.in_(list(found))] if membership_ids is not None else [])))}
-    changes, rescored = [], []
+    changes, rescored, new_rows = [], [], []
     for membership_id, outcome in found.items():
         rule = rule_for(rules, cohort_of[membership_id])
         criteria = {c.id: c.state for c in outcome.children}
         state = stored.get(membership_id)
         old = state.state if state is not None else None
         if state is None:
-            state = CompletionState(program_id=program.id, membership_id=membership_id, state=outcome.state,
-                                    version_id=rule.current_version_id, criteria=criteria, changed_at=now)
-            session.add(state)
-        elif old == outcome.state and state.criteria == criteria and state.version_id == rule.current_version_id:
+            new_rows.append(dict(program_id=program.id, membership_id=membership_id, state=outcome.state,
+                                 version_id=rule.current_version_id, criteria=criteria, changed_at=now,
+                                 met_at=now if outcome.state == r.MET else None))
+            if rule.graded:
+                rescored.append((rule, membership_id, outcome))
+            changes.append((membership_id, None, outcome.state))
+            continue
+        if old == outcome.state and state.criteria == criteria and state.version_id == rule.current_version_id:
             if regrade and rule.graded:
                 rescored.append((rule, membership_id, outcome))
             continue
@@ -193,6 +197,10 @@ def recompute(session: Session, program: Program, membership_ids=None, *, regrad
             if outcome.state == r.MET and state.met_at is None:
                 state.met_at = now
             changes.append((membership_id, old, outcome.state))
+    if new_rows:
+        # One executemany for everyone seen the first time (a rule just applied to 200 people). A recompute
+        # racing this one for the same person fails here and is retried by its job.
+        session.execute(insert(CompletionState), new_rows)
     session.flush()
     if rescored:
         members = {m.id: m for m in session.scalars(select(Membership).where(
@@ -214,18 +222,20 @@ def _tell(session: Session, program: Program, changes, cohort_of: dict[int, int]
         select(Membership).where(Membership.id.in_([c[0] for c in changes])).options(joinedload(Membership.user)))}
     course_id = program.course_id
     stamp = now.strftime("%Y%m%dT%H%M%S%f")
+    told = []
     for membership_id, old, new in changes:
         events.completion_changed.send(session, program_id=program.id, membership_id=membership_id, old=old, new=new)
         if old is None and new == r.ON_TRACK:
             continue          # the first recompute finds most people on track: nothing to tell
-        notices.notify(session, [membership_id], key=f"completion:{program.id}:{new}:{stamp}", kind="completion",
-                       text=NOTICE_TEXT[new], url=f"/c/{course_id}/completion/", now=now)
+        told.append((membership_id, f"completion:{program.id}:{new}:{stamp}", NOTICE_TEXT[new],
+                     f"/c/{course_id}/completion/"))
         if new in (r.AT_RISK, r.CANNOT_MEET):
             who = names.get(membership_id) or "A participant"
-            notices.notify(session, facilitators.get(cohort_of[membership_id], []),
-                           key=f"completion:{program.id}:{membership_id}:{new}:{stamp}", kind="completion",
-                           text=f"{who} is now “{r.STATE_LABELS[new].lower()}” against the completion rule.",
-                           url=f"/c/{course_id}/completion/people/{membership_id}", now=now)
+            told += [(facilitator, f"completion:{program.id}:{membership_id}:{new}:{stamp}",
+                      f"{who} is now “{r.STATE_LABELS[new].lower()}” against the completion rule.",
+                      f"/c/{course_id}/completion/people/{membership_id}")
+                     for facilitator in facilitators.get(cohort_of[membership_id], [])]
+    notices.notify_each(session, told, kind="completion", now=now)
 
 
 def recompute_after_commit(session: Session, program_id: int, membership_ids, *, regrade: bool = False) -> None:

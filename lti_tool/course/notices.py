@@ -36,10 +36,18 @@ class Notice(Base):
 def notify(session: Session, recipient_ids: Iterable[int], *, key: str, kind: str, text: str, url: str = "",
            now: dt.datetime | None = None) -> None:
     """Tell each recipient (membership ids) once per ``key``; a path ``url`` is where the notice leads."""
-    if url and (not url.startswith("/") or url.startswith("//")):
-        raise ValueError("a notice links only to a path inside the tool")
-    rows = [{"recipient_id": rid, "key": key[:200], "kind": kind[:40], "text": text, "url": url[:1024],
-             "created_at": now or utcnow()} for rid in dict.fromkeys(recipient_ids)]
+    notify_each(session, [(rid, key, text, url) for rid in dict.fromkeys(recipient_ids)], kind=kind, now=now)
+
+
+def notify_each(session: Session, notices: Iterable[tuple[int, str, str, str]], *, kind: str,
+                now: dt.datetime | None = None) -> None:
+    """Many different notices in one statement: (recipient id, key, text, url) each, as ``notify``."""
+    rows = []
+    for recipient_id, key, text, url in notices:
+        if url and (not url.startswith("/") or url.startswith("//")):
+            raise ValueError("a notice links only to a path inside the tool")
+        rows.append({"recipient_id": recipient_id, "key": key[:200], "kind": kind[:40], "text": text,
+                     "url": url[:1024], "created_at": now or utcnow()})
     if rows:
         insert_ignoring_conflicts(session, Notice, rows, index_elements=["recipient_id", "key"])
 
