@@ -183,7 +183,10 @@ def _leaf(node: dict, t: Tally) -> Outcome:
     n = node["n"]
     done = t.done
     units = kind.units
-    of = f"{_num(min(done, n) if not kind.threshold else done)} of {_num(n)} {units} {kind.verb}"
+    if kind.threshold:
+        of = f"{_num(done)} {kind.unit if done == 1 else units} {kind.verb} ({_num(n)} needed)"
+    else:
+        of = f"{_num(min(done, n))} of {_num(n)} {units} {kind.verb}"
     needed = max(n - done, 0)
     makeups = t.makeups if kind.makeups else 0
     if done >= n:

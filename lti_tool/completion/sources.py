@@ -166,7 +166,7 @@ class Facts:
             record = records.get((person.membership_id, meeting.id))
             if record is None:
                 t.left += top if points else 1
-                if meeting.starts_at >= self.now and len(t.next) < 2:
+                if meeting.ends_at >= self.now and len(t.next) < 2:
                     t.next.append(f"{meeting.title}, {_when(self.program, meeting.starts_at)}")
                 continue
             kind, value, makeup = record
