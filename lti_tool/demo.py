@@ -84,6 +84,7 @@ def create_demo_program(session: Session, platform: Platform) -> Program | None:
     if existing is not None:
         _add_book_study_and_modules(session, existing, people)
         _add_hours_and_certificates(session, existing, people, platform)
+        _add_completion_rule(session, existing, people)
         return None
     p = lambda n: people[f"demo-participant-{n}"]  # noqa: E731
     lead, co_lead = people["demo-facilitator-1"], people["demo-facilitator-2"]
@@ -194,7 +195,35 @@ def create_demo_program(session: Session, platform: Platform) -> Program | None:
     session.flush()
     _add_book_study_and_modules(session, program, people)
     _add_hours_and_certificates(session, program, people, platform)
+    _add_completion_rule(session, program, people)
     return program
+
+
+# -- the completion rule ------------------------------------------------------------------------------------------
+# "Attend at least 6 of the live sessions and engage in the virtual platform": six sessions (fewer when fewer are
+# scheduled), and either five module items or two book-study readings with their discussion done.
+
+def _add_completion_rule(session: Session, program: Program, people: dict[str, Membership]) -> None:
+    from lti_tool.completion import writes as completion
+    from lti_tool.completion.models import CompletionRule
+
+    if session.scalar(select(CompletionRule.id).where(CompletionRule.program_id == program.id)) is not None:
+        return
+    lead = access_for(session, people["demo-facilitator-1"], program)
+    if not lead.lead:
+        return
+    most = completion.most_possible(session, program, None)
+    sessions = int(min(6, most.get("sessions:", 0)))
+    if sessions < 1:
+        return
+    engage = [{"kind": "items", "n": int(min(5, most.get("items:", 0)))},
+              {"kind": "readings", "n": int(min(2, most.get("readings:", 0)))}]
+    engage = [c for c in engage if c["n"] >= 1]
+    tree = {"op": "all", "children": [{"kind": "sessions", "n": sessions}]}
+    if engage:
+        tree["children"].append({"op": "any", "children": engage} if len(engage) > 1 else engage[0])
+    draft = completion.save_draft(session, lead, None, tree, "Demo: the program page's promise.")
+    completion.apply_draft(session, access_for(session, people["demo-facilitator-1"], program), draft.id)
 
 
 # -- PD hours and a certificate ---------------------------------------------------------------------------------

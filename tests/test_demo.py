@@ -15,10 +15,11 @@ from lti_tool.programs.models import Application, Cohort, CohortMember, Program,
 from lti_tool.attendance.models import AttendanceRecord
 from lti_tool.certificates.models import Certificate, CertificateEvent
 from lti_tool.hours.models import HoursProfile, ManualLine
+from lti_tool.completion.models import CompletionRule, CompletionState, RuleVersion
 
 DEMO_TABLES = [Program, Cohort, CohortMember, Meeting, Application, Book, Reading, Thread, Post, Notification, Module,
                ModuleItem, ItemThread, ItemCompletion, Reflection, GradedComponent, ScoreDelivery, AttendanceRecord,
-               HoursProfile, ManualLine, Certificate, CertificateEvent]
+               HoursProfile, ManualLine, Certificate, CertificateEvent, CompletionRule, RuleVersion, CompletionState]
 
 
 def _counts():
@@ -183,3 +184,14 @@ def test_the_demo_has_pd_hours_from_the_roll_and_a_certificate(app):
         assert ledgers[cert.membership_id].total_minutes > 0
         assert db.session.scalar(select(func.count()).select_from(ManualLine)) == 1
 
+
+
+def test_the_demo_has_a_completion_rule_and_everyone_seated_has_a_standing(app):
+    from lti_tool.completion.models import CompletionRule, CompletionState
+
+    _setup(app)
+    with app.app_context():
+        rule = db.session.scalar(select(CompletionRule))
+        assert rule is not None and rule.current_version is not None
+        assert rule.current_version.tree["children"][0] == {"kind": "sessions", "n": 6, "id": "c1"}
+        assert db.session.scalar(select(func.count()).select_from(CompletionState)) > 5
