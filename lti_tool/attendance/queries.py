@@ -28,6 +28,7 @@ from lti_tool.db import utcnow
 from lti_tool.errors import Forbidden, InvalidInput, NotFound
 from lti_tool.lti.models import Membership, User
 from lti_tool.programs.models import Cohort, CohortMember, Program, SeatStatus
+from lti_tool.programs.queries import managed_cohorts
 
 DEFAULT_SETTINGS = {"checkin_opens_minutes": 15, "checkin_closes_minutes": 15, "late_after_minutes": 10,
                     "grade_mode": "requirement", "grading_enabled": True}
@@ -70,14 +71,6 @@ def _program(access: Access) -> Program:
     return access.program
 
 
-def get_cohort(session: Session, access: Access, cohort_id: int) -> Cohort:
-    """A cohort of the viewer's program (404 for any other id)."""
-    cohort = session.scalar(select(Cohort).where(Cohort.id == cohort_id, Cohort.program_id == _program(access).id))
-    if cohort is None:
-        raise NotFound("There is no such cohort in this course.")
-    return cohort
-
-
 def get_meeting(session: Session, access: Access, meeting_id: int) -> Meeting:
     """A session of the viewer's program (404 for any other id)."""
     meeting = session.scalar(select(Meeting).options(joinedload(Meeting.cohort))
@@ -85,14 +78,6 @@ def get_meeting(session: Session, access: Access, meeting_id: int) -> Meeting:
     if meeting is None:
         raise NotFound("There is no such session in this course.")
     return meeting
-
-
-def managed_cohorts(session: Session, access: Access) -> list[Cohort]:
-    """The cohorts ``access`` takes attendance for, by name: all of them for a lead, else those they facilitate."""
-    if not access.managed:
-        return []
-    return list(session.scalars(select(Cohort).where(Cohort.id.in_(sorted(access.managed)))
-                                .order_by(Cohort.name, Cohort.id)))
 
 
 def roll_cohort(session: Session, access: Access, meeting: Meeting, cohort_id: int | None) -> Cohort:

@@ -31,6 +31,7 @@ from lti_tool.db import db
 from lti_tool.errors import DomainError, InvalidInput
 from lti_tool.extensions import rate_limit
 from lti_tool.programs.models import Cohort, Program
+from lti_tool.programs.queries import get_cohort, managed_cohorts
 
 bp = Blueprint("attendance", __name__, url_prefix="/c/<int:course_id>/attendance")
 
@@ -67,7 +68,7 @@ def _no_store(body) -> Response:
 @page()
 def home(access):
     """Those who manage cohorts: their cohorts; participants: their own record."""
-    cohorts = queries.managed_cohorts(db.session, access)
+    cohorts = managed_cohorts(db.session, access)
     if not cohorts and access.is_participant:
         return redirect(url_for(".person", course_id=access.course_id, membership_id=access.id))
     return _render("attendance/home.html", access, cohorts=cohorts)
@@ -78,7 +79,7 @@ def home(access):
 def cohort(access, cohort_id):
     """A cohort's sessions (roll, check-in, import), its people with their standing (at risk flagged in words),
     and make-ups waiting for review."""
-    cohort = queries.get_cohort(db.session, access, cohort_id)
+    cohort = get_cohort(db.session, access, cohort_id)
     grid = queries.cohort_grid(db.session, access, cohort)
     makeups = queries.makeups_to_review(db.session, access, cohort)
     return _render("attendance/cohort.html", access, cohort=cohort, grid=grid, makeups=makeups)
@@ -87,7 +88,7 @@ def cohort(access, cohort_id):
 @bp.route("/cohorts/<int:cohort_id>/grid")
 @page(manager=True)
 def grid(access, cohort_id):
-    cohort = queries.get_cohort(db.session, access, cohort_id)
+    cohort = get_cohort(db.session, access, cohort_id)
     grid = queries.cohort_grid(db.session, access, cohort)
     return _render("attendance/grid.html", access, cohort=cohort, grid=grid)
 
@@ -95,7 +96,7 @@ def grid(access, cohort_id):
 @bp.route("/cohorts/<int:cohort_id>/grid.csv")
 @page(manager=True)
 def grid_csv(access, cohort_id):
-    cohort = queries.get_cohort(db.session, access, cohort_id)
+    cohort = get_cohort(db.session, access, cohort_id)
     grid = queries.cohort_grid(db.session, access, cohort)
     return csv_response(formats.grid_rows(grid, access.zone), f"attendance-{cohort.id}.csv")
 
@@ -116,7 +117,7 @@ def _roll_target(access: Access, meeting_id: int, required: bool = False) -> tup
 
 def _choose_cohort(access: Access, meeting: Meeting, endpoint: str) -> str:
     return _render("attendance/choose_cohort.html", access, meeting=meeting, endpoint=endpoint,
-                   cohorts=queries.managed_cohorts(db.session, access))
+                   cohorts=managed_cohorts(db.session, access))
 
 
 @bp.route("/meetings/<int:meeting_id>/roll", methods=["GET", "POST"])
@@ -508,7 +509,7 @@ def edit_settings(access):
 @page(lead=True)
 def edit_requirement(access):
     form = RequirementForm()
-    cohorts = queries.managed_cohorts(db.session, access)
+    cohorts = managed_cohorts(db.session, access)
     form.cohort_id.choices = _cohort_choices(cohorts)
     return _settings_change(access, form, lambda: writes.set_requirement(
         db.session, access, next((c for c in cohorts if c.id == form.cohort_id.data), None),

@@ -19,6 +19,7 @@ from lti_tool.errors import NotFound
 from lti_tool.lti.models import Membership
 from lti_tool.modules.models import Module
 from lti_tool.programs.models import Cohort, Program
+from lti_tool.programs.queries import get_cohort
 
 
 def rules_of(session: Session, program: Program) -> dict[int | None, CompletionRule]:
@@ -117,16 +118,12 @@ class CohortPage:
         return r.describe(node, self.titles)
 
 
-def get_cohort(session: Session, access: Access, cohort_id: int) -> Cohort:
-    cohort = session.get(Cohort, cohort_id)
-    if cohort is None or cohort.program_id != access.program.id or not access.manages(cohort):
-        raise NotFound("There is no such cohort here.")
+def managed_cohort(session: Session, access: Access, cohort_id: int) -> Cohort:
+    """A cohort the viewer manages; for anyone else it does not exist here (404)."""
+    cohort = get_cohort(session, access, cohort_id)
+    if not access.manages(cohort):
+        raise NotFound("There is no such cohort in this course.")
     return cohort
-
-
-def managed_cohorts(session: Session, access: Access) -> list[Cohort]:
-    return list(session.scalars(select(Cohort).where(Cohort.program_id == access.program.id,
-                                                     Cohort.id.in_(list(access.managed))).order_by(Cohort.name)))
 
 
 def cohort_page(session: Session, access: Access, cohort: Cohort, now: dt.datetime | None = None) -> CohortPage:

@@ -13,6 +13,7 @@ from lti_tool.course.forms import ActionForm, form_status, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import InvalidInput
+from lti_tool.programs.queries import managed_cohorts
 
 bp = Blueprint("completion", __name__, url_prefix="/c/<int:course_id>/completion")
 STATE_BADGES = {"met": "success", "on_track": "info", "at_risk": "warning", "cannot_meet": "danger"}
@@ -32,7 +33,7 @@ def _cohort_arg() -> int | None:
 @program_page()
 def home(access):
     if access.managed:
-        cohorts = queries.managed_cohorts(db.session, access)
+        cohorts = managed_cohorts(db.session, access)
         if cohorts:
             return redirect(url_for(".cohort", course_id=access.course_id, cohort_id=cohorts[0].id))
         return redirect(url_for(".rule", course_id=access.course_id))
@@ -49,9 +50,9 @@ def person(access, membership_id):
 @bp.route("/cohorts/<int:cohort_id>")
 @program_page(manager=True)
 def cohort(access, cohort_id):
-    cohort = queries.get_cohort(db.session, access, cohort_id)
+    cohort = queries.managed_cohort(db.session, access, cohort_id)
     return _render("completion/cohort.html", access, page=queries.cohort_page(db.session, access, cohort),
-                   cohorts=queries.managed_cohorts(db.session, access))
+                   cohorts=managed_cohorts(db.session, access))
 
 
 def _rule_page(access: Access, cohort_id: int | None, form: RuleForm | None = None, status: int = 200):

@@ -71,11 +71,6 @@ def program_cohorts(session: Session, program: Program, ids: Iterable[int] | Non
     return list(session.scalars(stmt.order_by(Cohort.name)))
 
 
-def managed_cohorts(session: Session, access: Access) -> list[Cohort]:
-    """The cohorts ``access`` manages (a lead: every one), by name."""
-    return program_cohorts(session, access.program, access.managed) if access.managed else []
-
-
 def my_cohorts(session: Session, access: Access) -> list[Cohort]:
     """Cohorts whose discussions ``access`` may open."""
     program = access.program

@@ -23,6 +23,7 @@ from lti_tool.discussions.permissions import (
 )
 from lti_tool.errors import InvalidInput
 from lti_tool.lti.deep_linking import PlaceableItem, register_target
+from lti_tool.programs.queries import managed_cohorts
 
 bp = Blueprint("discussions", __name__, url_prefix="/c/<int:course_id>/discussions")
 
@@ -79,7 +80,7 @@ def program_settings(access):
 
 def _book_form(access, book=None) -> f.BookForm:
     form = f.BookForm(obj=book)
-    form.cohort_ids.choices = [SelectChoice(c.id, c.name) for c in q.managed_cohorts(db.session, access)]
+    form.cohort_ids.choices = [SelectChoice(c.id, c.name) for c in managed_cohorts(db.session, access)]
     if request.method == "GET":
         form.cohort_ids.data = [link.cohort_id for link in book.cohort_links] if book else \
             [c.value for c in form.cohort_ids.choices]

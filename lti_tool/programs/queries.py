@@ -63,6 +63,16 @@ def get_cohort(session: Session, access: Access, cohort_id: int) -> Cohort:
     return cohort
 
 
+def managed_cohorts(session: Session, access: Access) -> list[Cohort]:
+    """The cohorts ``access`` manages (``Access.manages``: every one for a lead, else those they are named
+    facilitator of), by name: the one list every feature's "your cohorts" pages start from."""
+    if not access.managed or access.program is None:
+        return []
+    return list(session.scalars(select(Cohort).where(Cohort.program_id == access.program.id,
+                                                     Cohort.id.in_(sorted(access.managed)))
+                                .order_by(Cohort.name, Cohort.id)))
+
+
 def cohorts_of_course(session: Session, course_id: int, cohort_id: int | None = None) -> list[Cohort]:
     """The cohorts of a course's program by name (only ``cohort_id``, if given): what deep linking offers."""
     query = select(Cohort).join(Cohort.program).where(Program.course_id == course_id).order_by(Cohort.name)

@@ -18,6 +18,7 @@ from lti_tool.course.csvfile import csv_bytes
 from lti_tool.errors import DomainError, Forbidden, InvalidInput, NotFound
 from lti_tool.grades.models import GradedComponent, ScoreDelivery
 from lti_tool.lti.models import CourseRole
+from lti_tool.programs import queries as program_queries
 from lti_tool.programs.models import CohortFacilitator
 from tests.attendance.conftest import NOW
 from tests.factories import make_world
@@ -125,7 +126,7 @@ def test_nothing_crosses_courses(session, world):
     with pytest.raises(NotFound):
         queries.get_meeting(session, access(stranger_lead), meeting.id)
     with pytest.raises(NotFound):
-        queries.get_cohort(session, access(stranger_lead), lit.id)
+        program_queries.get_cohort(session, access(stranger_lead), lit.id)
     with pytest.raises(NotFound):
         writes.mark_attendance(session, access(stranger_lead), meeting, lit, world.people["Pat"].id, "P")
     with pytest.raises(NotFound):

@@ -452,7 +452,9 @@ def test_a_participant_named_a_cohorts_facilitator_runs_its_discussions_and_no_o
     assert thread.pinned and thread.locked and quinns.hidden
     assert [m.user.name for m in q.participation_grid(world.session, math, book).people] == ["Quinn"]
     assert [r.reason for r in q.open_reports(world.session, math)] == []
-    assert [c.name for c in q.managed_cohorts(world.session, world.access("Paz"))] == ["Math"]
+    from lti_tool.programs.queries import managed_cohorts
+
+    assert [c.name for c in managed_cohorts(world.session, world.access("Paz"))] == ["Math"]
     assert [c.name for c in q.my_cohorts(world.session, world.access("Paz"))] == ["Math"]
     w.shift_schedule(world.session, world.access("Paz"), book.readings[1], 1)     # Math reads the book
     with pytest.raises(NotFound):
