@@ -206,18 +206,23 @@ ABANDONED_AFTER = dt.timedelta(minutes=30)
 ABANDONED = "This job stopped without finishing (no worker picked it up, or it was stopped). Run it again."
 
 
-def job_under_way(session: Session, kind: str, course_id: int | None,
-                  abandoned_after: dt.timedelta = ABANDONED_AFTER) -> Job | None:
-    """The job of ``kind`` queued or running for the course, if any. One that no worker has touched for
-    ``abandoned_after`` (no consumer running, a worker killed) is marked failed, so it never blocks the next."""
-    job = session.scalar(select(Job).where(
+def _latest_open(session: Session, kind: str, course_id: int | None) -> Job | None:
+    return session.scalar(select(Job).where(
         Job.course_id == course_id, Job.kind == kind, Job.status.in_([JobStatus.queued, JobStatus.running])
     ).order_by(Job.id.desc()).limit(1))
-    if job is not None and job.updated_at < utcnow() - abandoned_after:
-        job.status, job.error, job.finished_at = JobStatus.failed, ABANDONED, utcnow()
-        session.flush()
-        return None
-    return job
+
+
+def _abandoned(job: Job, abandoned_after: dt.timedelta) -> bool:
+    return job.updated_at < utcnow() - abandoned_after
+
+
+def job_under_way(session: Session, kind: str, course_id: int | None,
+                  abandoned_after: dt.timedelta = ABANDONED_AFTER) -> Job | None:
+    """The job of ``kind`` queued or running for the course, if any, for a page to show (it writes nothing).
+    One that no worker has touched for ``abandoned_after`` (no consumer running, a worker killed) is not under
+    way: ``open_job`` marks it failed when someone starts the next."""
+    job = _latest_open(session, kind, course_id)
+    return None if job is None or _abandoned(job, abandoned_after) else job
 
 
 def open_job(session: Session, kind: str, course_id: int | None, started_by_id: int | None, task_fn: Callable,
@@ -225,8 +230,11 @@ def open_job(session: Session, kind: str, course_id: int | None, started_by_id: 
     """Start a job of ``kind`` for the course, or find the one under way: (job, is_new). A new job runs
     ``task_fn(job.id)`` once the caller commits; if the queue cannot take it, the job fails with
     ``QUEUE_DOWN`` instead of the request, and the next click starts afresh."""
-    existing = job_under_way(session, kind, course_id, abandoned_after)
-    if existing is not None:
+    existing = _latest_open(session, kind, course_id)
+    if existing is not None and _abandoned(existing, abandoned_after):
+        existing.status, existing.error, existing.finished_at = JobStatus.failed, ABANDONED, utcnow()
+        session.flush()
+    elif existing is not None:
         return existing, False
     job = Job(kind=kind, course_id=course_id, started_by_id=started_by_id, total=total)
     session.add(job)
