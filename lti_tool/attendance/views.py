@@ -209,8 +209,7 @@ def checkin_code(access, meeting_id):
 def checkin_list(access, meeting_id):
     meeting, cohort = _roll_target(access, meeting_id, required=True)
     arrivals = queries.checked_in(db.session, access, meeting, cohort)
-    return _no_store(_render("attendance/_checkin_list.html", access, meeting=meeting, cohort=cohort,
-                             arrivals=arrivals))
+    return _no_store(_render("attendance/_checkin_list.html", access, arrivals=arrivals))
 
 
 @bp.route("/meetings/<int:meeting_id>/checkin/qr.svg")

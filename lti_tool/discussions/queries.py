@@ -201,7 +201,6 @@ class ThreadRow:
     thread: Thread
     posts: int
     unread: int
-    last_post_at: dt.datetime | None
 
 
 def thread_list(session: Session, viewer: Viewer, now: dt.datetime | None = None) -> list[ThreadRow]:
@@ -209,13 +208,11 @@ def thread_list(session: Session, viewer: Viewer, now: dt.datetime | None = None
     threads = list(session.scalars(select(Thread).options(joinedload(Thread.reading))
                                    .where(Thread.cohort_id == viewer.cohort.id)
                                    .order_by(Thread.pinned.desc(), Thread.created_at.desc(), Thread.id.desc())))
-    totals = {tid: (n, last) for tid, n, last in session.execute(
-        visible_posts(viewer, viewer.cohort, content_only=True, now=now,
-                      columns=[Post.thread_id, func.count(Post.id), func.max(Post.created_at)])
-        .group_by(Post.thread_id))}
+    totals = dict(session.execute(
+        visible_posts(viewer, viewer.cohort, content_only=True, now=now, columns=[Post.thread_id, func.count(Post.id)])
+        .group_by(Post.thread_id)).all())
     unread = unread_counts(session, viewer, now=now)
-    return [ThreadRow(t, totals.get(t.id, (0, None))[0], unread.get(t.id, 0), totals.get(t.id, (0, None))[1])
-            for t in threads]
+    return [ThreadRow(t, totals.get(t.id, 0), unread.get(t.id, 0)) for t in threads]
 
 
 @dataclass
@@ -228,7 +225,6 @@ class CohortPage:
     mine: dict[int, dict[int, Standing]]   # book id → reading id → the viewer's standing (participants)
     can_start: bool
     general_threads_by: str | None   # the cohort's setting, for those who manage it
-    today: dt.date
 
     @property
     def total_unread(self) -> int:
@@ -246,7 +242,7 @@ def cohort_page(session: Session, viewer: Viewer, now: dt.datetime | None = None
     # Those who manage the cohort see its setting (and may start threads whatever it says).
     by = cohort_settings(session, viewer.cohort).general_threads_by if viewer.manages else None
     return CohortPage([schedule(b, today) for b in books], rows, by_reading, mine, may_start_thread(session, viewer),
-                      by, today)
+                      by)
 
 
 # -- the thread page -------------------------------------------------------------------------------------------
@@ -274,7 +270,6 @@ class ThreadPage:
     first_unread_id: int | None
     gate_open: bool
     gate_text: str
-    own_posts: int
     last_post_id: int | None      # the newest post shown: the read marker moves up to it
 
     def post_view(self, post_id: int) -> PostView | None:
@@ -330,10 +325,8 @@ def thread_page(session: Session, viewer: Viewer, thread: Thread, *, now: dt.dat
     walk(None, 0)
     views: list[PostView] = []
     first_unread = None
-    own = 0
     for p, depth in ordered:
         mine = p.author_id == viewer.id
-        own += int(mine and p.deleted_at is None)
         state = "removed" if p.deleted_at else ("hidden" if p.hidden else "ok")
         body_visible = state == "ok" or (state == "hidden" and (viewer.manages or mine))
         unread = p.id > last_read and not mine and state == "ok"
@@ -353,7 +346,7 @@ def thread_page(session: Session, viewer: Viewer, thread: Thread, *, now: dt.dat
                 pv.my_reactions.add(r.kind.value)
         views.append(pv)
     gate_open = others_visible(session, viewer, thread, now)
-    return ThreadPage(thread, views, first_unread, gate_open, "" if gate_open else gate_text(thread, viewer), own,
+    return ThreadPage(thread, views, first_unread, gate_open, "" if gate_open else gate_text(thread, viewer),
                       max(ids) if ids else None)
 
 

@@ -58,7 +58,7 @@ def index(access):
     if len(page.cohorts) == 1 and not access.manages_any:
         return redirect(url_for(".cohort", course_id=access.course_id, cohort_id=page.cohorts[0].id))
     settings_form = f.ProgramSettingsForm(obj=page.settings) if page.settings is not None else None
-    return render_template("discussions/index.html", program=access.program, cohorts=page.cohorts, books=page.books,
+    return render_template("discussions/index.html", cohorts=page.cohorts, books=page.books,
                            can_add=page.can_add, settings_form=settings_form, course_id=access.course_id)
 
 
@@ -203,7 +203,7 @@ def cohort(access, cohort_id: int):
     settings_form = f.CohortSettingsForm(general_threads_by=page.general_threads_by) if viewer.manages else None
     return render_template("discussions/cohort.html", **_ctx(
         viewer, plans=page.plans, rows=page.rows, by_reading=page.by_reading, mine=page.mine,
-        can_start=page.can_start, today=page.today, criteria=q.criteria_text, total_unread=page.total_unread,
+        can_start=page.can_start, criteria=q.criteria_text, total_unread=page.total_unread,
         action=ActionForm(), settings_form=settings_form))
 
 
@@ -259,7 +259,7 @@ def new_thread(access, cohort_id: int):
 def _thread_page(viewer: Viewer, thread, form, page, reply_to=None, settings_form=None):
     return render_template("discussions/thread.html", **_ctx(
         viewer, thread=thread, page=page, form=form, reply_to=reply_to, action=ActionForm(),
-        reason_form=f.ReasonForm(), settings_form=settings_form,
+        settings_form=settings_form,
         criteria=q.criteria_text(thread.reading) if thread.reading else ""))
 
 

@@ -336,7 +336,7 @@ def application(access: Access, application_id: int):
                 return redirect(url_for(".applications", course_id=access.course_id, cohort_id=item.cohort_id))
     seat = queries.seat_of(db.session, item.cohort, item.membership)
     return render_template("programs/application.html", item=item, cohort=item.cohort, form=form,
-                           reviewer=reviewer, seat=seat,
+                           reviewer=reviewer,
                            position=queries.waitlist_position(db.session, seat) if seat else None), form_status()
 
 
