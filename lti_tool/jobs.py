@@ -10,8 +10,9 @@ import enum
 import functools
 import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from flask import Blueprint, Flask, current_app, has_app_context, jsonify, render_template, request
 from huey.api import Huey
@@ -243,6 +244,18 @@ def open_job(session: Session, kind: str, course_id: int | None, started_by_id: 
     enqueue_after_commit(session, f"job:{job_id}", task_fn, job_id,
                          on_error=lambda exc: report(job_id, status=JobStatus.failed, error=QUEUE_DOWN))
     return job, True
+
+
+@contextmanager
+def job_session(job_id: int) -> Iterator[tuple[Session, Job | None]]:
+    """A job task's own session (closed at the end, whatever happens) and its row; the row is None when the job
+    is gone or already finished, and the task then has nothing to do."""
+    session = db.new_session()
+    try:
+        job = session.get(Job, job_id)
+        yield session, (None if job is None or job.finished else job)
+    finally:
+        session.close()
 
 
 def report(job_id: int, *, done: int | None = None, total: int | None = None, message: str | None = None,

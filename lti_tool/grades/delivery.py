@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 from lti_tool.db import db, utcnow
 from lti_tool.errors import Conflict
 from lti_tool.grades.models import DeliveryStatus, GradedComponent, ScoreDelivery
-from lti_tool.jobs import Job, JobStatus, enqueue_after_commit, periodic, report, task
+from lti_tool.jobs import JobStatus, enqueue_after_commit, job_session, periodic, report, task
 from lti_tool.lti.models import Course, Membership, Platform
 from lti_tool.lti.services import LtiServices, ServiceError
 
@@ -371,10 +371,8 @@ def _plural(n: int, word: str) -> str:
 @task(retries=0)
 def run_sync(job_id: int) -> None:
     """The "sync now" job: failed scores again, pending ones now, columns in step, progress on the Job."""
-    session = db.new_session()
-    try:
-        job = session.get(Job, job_id)
-        if job is None or job.finished:
+    with job_session(job_id) as (session, job):
+        if job is None:
             return
         course_id = job.course_id
         due = prepare_sync(session, course_id)
@@ -410,5 +408,3 @@ def run_sync(job_id: int) -> None:
                result={"sent": result.sent, "retried": result.retried, "postponed": result.postponed,
                        "failed": result.failed, "requests": result.requests, "columns": columns},
                message="Sync finished: " + ", ".join(parts) + ".")
-    finally:
-        session.close()

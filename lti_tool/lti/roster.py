@@ -10,8 +10,8 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from lti_tool.db import db, utcnow
-from lti_tool.jobs import Job, JobStatus, open_job, report, task
+from lti_tool.db import utcnow
+from lti_tool.jobs import Job, JobStatus, job_session, open_job, report, task
 from lti_tool.lti.identity import claim_text, map_role
 from lti_tool.lti.models import Course, Membership, User
 from lti_tool.lti.services import LtiServices, ServiceError
@@ -37,10 +37,8 @@ def request_roster_sync(session: Session, course: Course, started_by_id: int | N
 
 @task()
 def run_roster_sync(job_id: int) -> None:
-    session = db.new_session()
-    try:
-        job = session.get(Job, job_id)
-        if job is None or job.finished:
+    with job_session(job_id) as (session, job):
+        if job is None:
             return
         course = session.get(Course, job.course_id)
         if course is None or not course.nrps_url:
@@ -73,8 +71,6 @@ def run_roster_sync(job_id: int) -> None:
         report(job_id, status=JobStatus.done, done=counts["listed"], total=counts["listed"], result=counts,
                message=f"{counts['listed']} members: {counts['added']} new, {counts['changed']} changed, "
                        f"{counts['deactivated']} no longer in the course.")
-    finally:
-        session.close()
 
 
 def sync_roster(session: Session, course: Course, *, page_size: int | None = None, progress=None) -> dict[str, int]:
