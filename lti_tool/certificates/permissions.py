@@ -11,7 +11,6 @@ import re
 import secrets
 
 from lti_tool.course.access import Access
-from lti_tool.hours.permissions import may_see_ledger
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"      # Crockford: no I, L, O, U
 CODE_LENGTH = 16                                    # 80 bits
@@ -34,10 +33,6 @@ def normalise(text: str) -> str | None:
     if len(code) != CODE_LENGTH or any(c not in ALPHABET for c in code):
         return None
     return code
-
-
-def may_see(access: Access, owner_id: int, owner_cohorts) -> bool:
-    return may_see_ledger(access, owner_id, owner_cohorts)
 
 
 def require_certificate_lead(access: Access, what: str = "issue, re-issue or revoke certificates") -> None:

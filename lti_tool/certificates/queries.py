@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from lti_tool.certificates.models import Certificate, CertificateEvent, CertificateStatus, EventKind
-from lti_tool.certificates.permissions import may_see, normalise, require_certificate_lead
+from lti_tool.certificates.permissions import normalise, require_certificate_lead
 from lti_tool.course.access import Access
 from lti_tool.errors import NotFound
 from lti_tool.hours.queries import seats_of
@@ -31,7 +31,7 @@ def get_certificate(session: Session, access: Access, certificate_id: int) -> Ce
     if cert is None:
         raise NotFound("There is no such certificate here.")
     cohorts = [c.id for c in seats_of(session, program, [cert.membership_id])[cert.membership_id]]
-    if not may_see(access, cert.membership_id, cohorts):
+    if not access.sees_person(cert.membership_id, cohorts):
         raise NotFound("There is no such certificate here.")
     return cert
 

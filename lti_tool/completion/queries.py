@@ -84,15 +84,13 @@ class PersonPage:
 def person_page(session: Session, access: Access, membership_id: int, now: dt.datetime | None = None) -> PersonPage:
     """One person's forecast: theirs, or (for those who manage a cohort the person sits in) anyone's; for anyone
     else the person does not exist (404)."""
-    from lti_tool.completion.permissions import require_forecast_viewer
-
     program = access.program
     person = session.get(Membership, membership_id)
     if person is None or person.course_id != access.course_id:
         raise NotFound("There is no such person here.")
     people, rules, found = current_outcomes(session, program, [membership_id], now)
     cohort_id = people[0].cohort_id if people else None
-    require_forecast_viewer(access, membership_id, [cohort_id] if cohort_id else [])
+    access.require_sees_person(membership_id, [cohort_id] if cohort_id else [])
     rule = rule_for(rules, cohort_id) if cohort_id else None
     return PersonPage(person, session.get(Cohort, cohort_id) if cohort_id else None, rule, found.get(membership_id),
                       module_titles(session, program) if rule else {})

@@ -22,6 +22,7 @@ managing a cohort anywhere in the tool.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, select
@@ -115,6 +116,16 @@ class Access:
     def sees(self, cohort: Cohort | int) -> bool:
         """A cohort's own sessions, threads and modules: those who manage it and those who sit in it."""
         return self.manages(cohort) or self.sits_in(cohort)
+
+    def sees_person(self, person_id: int, person_cohorts: Iterable[int]) -> bool:
+        """A person's own records (ledger, forecast, attendance): theirs, the leads', and those of whoever manages
+        a cohort the person sits in."""
+        return person_id == self.id or self.lead or any(self.manages(c) for c in person_cohorts)
+
+    def require_sees_person(self, person_id: int, person_cohorts: Iterable[int]) -> None:
+        """404, not 403, for anyone else: a participant cannot even learn whose records there are."""
+        if not self.sees_person(person_id, person_cohorts):
+            raise NotFound("There is no such person's record here.")
 
     @property
     def visible(self) -> frozenset[int]:

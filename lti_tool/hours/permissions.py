@@ -7,16 +7,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from lti_tool.course.access import Access
-from lti_tool.errors import NotFound
-
-
-def may_see_ledger(access: Access, person_id: int, person_cohorts: Iterable[int]) -> bool:
-    return person_id == access.id or access.lead or any(access.manages(c) for c in person_cohorts)
 
 
 def require_ledger_viewer(access: Access, person_id: int, person_cohorts: Iterable[int]) -> None:
-    if not may_see_ledger(access, person_id, person_cohorts):
-        raise NotFound("There is no such person's record here.")
+    access.require_sees_person(person_id, person_cohorts)
 
 
 def require_profile_lead(access: Access) -> None:

@@ -1,5 +1,6 @@
-"""The completion tests' world: lead Lena, facilitator Fay of "Literacy" (Pat, Quinn), "Math" (Sam), eight
-Literacy sessions in 2030 (all in the future: marks make them count; times fixed, never now)."""
+"""The completion tests' world: the PD-hours world (lead Lena, facilitator Fay of "Literacy" with Pat and Quinn,
+"Math" with Sam, the program's statuses) and eight Literacy sessions in 2030 (all in the future: marks make them
+count; times fixed, never now)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,23 +9,15 @@ import pytest
 
 from lti_tool.attendance import writes as attendance
 from lti_tool.completion import writes
-from lti_tool.extensions import limiter_for
-from lti_tool.lti.models import CourseRole
-from tests.factories import World, make_world
+from tests.factories import World
+from tests.hours.conftest import _fresh_rate_limits, build_world  # noqa: F401  (a fixture)
 
 T0 = dt.datetime(2030, 10, 10, 19, 0, tzinfo=dt.timezone.utc)
 
 
 @pytest.fixture
 def world(session) -> World:
-    w = make_world(session, title="Leading Literacy", year_label="2030–31")
-    lead = w.person("Lena", CourseRole.facilitator)
-    fay = w.person("Fay", CourseRole.facilitator)
-    w.program.settings = {"leads": [lead.id]}
-    pat, quinn, sam = (w.person(n) for n in ("Pat", "Quinn", "Sam"))
-    w.cohort("Literacy", facilitators=[fay], members=[pat, quinn])
-    w.cohort("Math", members=[sam])
-    attendance.ensure_statuses(session, w.program)
+    w = build_world(session)
     w.sessions = [w.meeting(T0 + dt.timedelta(days=30 * i), w.cohorts["Literacy"], title=f"Session {i + 1}")
                   for i in range(8)]
     session.flush()
@@ -42,9 +35,3 @@ def apply_rule(session, w: World, tree, cohort_id=None):
     writes.apply_draft(session, w.access("Lena"), version.id)
     session.commit()
     return version
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits(app):
-    limiter_for(app).reset()
-    yield

@@ -17,6 +17,11 @@ T0 = dt.datetime(2030, 10, 10, 19, 0, tzinfo=dt.timezone.utc)     # 3 pm in New 
 
 @pytest.fixture
 def world(session) -> World:
+    return build_world(session)
+
+
+def build_world(session) -> World:
+    """The world above (the completion tests start from it too)."""
     w = make_world(session, title="Leading Literacy", year_label="2030–31")
     lead = w.person("Lena", CourseRole.facilitator)
     fay = w.person("Fay", CourseRole.facilitator)
