@@ -136,6 +136,7 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(hours_views.bp)
     app.register_blueprint(certificate_views.bp)
     app.register_blueprint(certificate_views.verify_bp)
+    from lti_tool.protocols import models as _protocol_models, sweep as _protocol_sweep  # noqa: F401
     # What features tell each other (course/events.py), wired here and only here; connecting the same
     # function again (a second app in one process) is the same single receiver.
     from lti_tool.course import events
@@ -146,6 +147,11 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
 
     # A person met the completion rule: their certificate is issued by a job after the commit (never in bulk).
     events.completion_changed.connect(issuing.on_completion_changed)
+    from lti_tool.hours.sources import register_source
+    from lti_tool.protocols.sources import protocol_lines
+
+    # Protocol runs a person took part in are lines of their PD-hours ledger ("Protocols").
+    register_source(protocol_lines)
     if app.config.get("SANDBOX_ENABLED"):
         from lti_tool import sandbox
 
