@@ -136,7 +136,9 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(hours_views.bp)
     app.register_blueprint(certificate_views.bp)
     app.register_blueprint(certificate_views.verify_bp)
-    from lti_tool.protocols import models as _protocol_models, sweep as _protocol_sweep  # noqa: F401
+    from lti_tool.protocols import models as _protocol_models, sweep as _protocol_sweep, views as protocol_views  # noqa: F401
+
+    app.register_blueprint(protocol_views.bp)
     # What features tell each other (course/events.py), wired here and only here; connecting the same
     # function again (a second app in one process) is the same single receiver.
     from lti_tool.course import events

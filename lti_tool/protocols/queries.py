@@ -150,6 +150,11 @@ def run_page(session: Session, loaded: LoadedRun, now: dt.datetime, viewer_id: i
     return RunPage(loaded, state_of(run, run.phases, now), roles, by_phase, now, mine)
 
 
+def contribution_count(session: Session, run_id: int) -> int:
+    """How many contributions the run has (the poll refreshes the page's record when it changes)."""
+    return session.scalar(select(func.count()).select_from(Contribution).where(Contribution.run_id == run_id)) or 0
+
+
 def runs_for(session: Session, access: Access) -> list[ProtocolRun]:
     """The runs the viewer is a member of (a role in it, or managing its cohort), newest first: one query."""
     program = _program(access)
