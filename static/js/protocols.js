@@ -77,7 +77,11 @@
       .then(function (s) {
         var m = meta();
         var count = m ? m.getAttribute("data-count") : null;
+        // Changed: a facilitator moved it (its version), an asynchronous deadline passed (its phase or
+        // status: nothing is written then), or someone posted.
         var changed = !m || String(s.version) !== m.getAttribute("data-version") ||
+                      String(s.position === null ? "" : s.position) !== m.getAttribute("data-position") ||
+                      s.status !== m.getAttribute("data-status") ||
                       (count !== "-1" && String(s.contributions) !== count);
         if (changed) { refresh(); return; }
         if (s.remaining !== null && s.remaining !== undefined) {
