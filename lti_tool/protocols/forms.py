@@ -92,3 +92,17 @@ def roles_form(candidates, current: dict[int, str], formdata=None):
             c.name, choices=choices, validate_choice=False, default=current.get(c.membership.id, "")))
     form = RolesForm(formdata=formdata) if formdata is not None else RolesForm()
     return form
+
+
+def deadlines_form(phases, zone, formdata=None):
+    """A form with one deadline per phase (``closes_<position>``), in the program's zone."""
+    from lti_tool.course.zones import form_value
+
+    class DeadlinesForm(FlaskForm):
+        pass
+
+    for phase in phases:
+        setattr(DeadlinesForm, f"closes_{phase.position}", DateTimeLocalField(
+            f"{phase.position}. {phase.name} closes", default=form_value(zone, phase.closes_at),
+            validators=[InputRequired(message="Give the deadline.")]))
+    return DeadlinesForm(formdata=formdata) if formdata is not None else DeadlinesForm()

@@ -20,7 +20,7 @@ from lti_tool.programs.models import Cohort, SmallGroup
 from lti_tool.protocols import formats, queries, writes
 from lti_tool.protocols.clock import state_of
 from lti_tool.protocols.forms import (ContributionForm, ControlForm, CopyScriptForm, ProblemForm, RunForm, ScriptForm,
-                                      roles_form)
+                                      deadlines_form, roles_form)
 from lti_tool.protocols.library import Kind, Role
 from lti_tool.protocols.permissions import may_control, require_problem_editor
 
@@ -334,6 +334,31 @@ def roles(access, run_id):
     suggested = queries.suggested_presenter(candidates)
     return _render("protocols/roles.html", access, run=run, form=form, candidates=candidates, suggested=suggested,
                    outside=outside), form_status()
+
+
+@bp.route("/runs/<int:run_id>/deadlines", methods=["GET", "POST"])
+@program_page(manager=True)
+def deadlines(access, run_id):
+    loaded = _loaded(access, run_id)
+    run = loaded.run
+    access.require_manager(run.cohort_id, "change the deadlines of a protocol run")
+    if run.mode.value != "async":
+        raise NotFound("A live run has no deadlines.")
+    zone = access.program_zone
+    form = deadlines_form(run.phases, zone, request.form if request.method == "POST" else None)
+    if request.method == "POST" and form.validate_on_submit():
+        closes = [wall_clock_to_utc(zone, form[f"closes_{p.position}"].data) for p in run.phases]
+        try:
+            writes.set_deadlines(db.session, access, loaded, closes, now=now())
+        except (InvalidInput, Conflict) as exc:
+            if getattr(exc, "field", None) == "deadlines":
+                exc.field = None
+            show_error(form, exc)
+        else:
+            db.session.commit()
+            flash("Deadlines saved.", "success")
+            return redirect(url_for(".run", course_id=access.course_id, run_id=run.id))
+    return _render("protocols/deadlines.html", access, run=run, form=form, at=now()), form_status()
 
 
 @bp.route("/runs/<int:run_id>/problem", methods=["GET", "POST"])

@@ -264,16 +264,22 @@ def set_roles(session: Session, access: Access, loaded: LoadedRun, assignments: 
         if role == Role.presenter.value and not candidate.seated:
             raise InvalidInput(f"{candidate.name} facilitates the cohort: the presenter is one of its "
                                "participants.", "roles")
+    joined_or_left = []
     for mid, role in wanted.items():
         row = current.get(mid)
         if not role:
             if row is not None:
                 run.roles.remove(row)
+                joined_or_left.append(mid)
         elif row is None:
             run.roles.append(RunRole(membership_id=mid, role=role))
+            joined_or_left.append(mid)
         else:
             row.role = role
     session.flush()
+    if joined_or_left:
+        # The runs still to come that each person is in count for the completion rule ("can still meet").
+        events.progress_changed.send(session, program_id=run.program_id, membership_ids=joined_or_left)
     return run.roles
 
 
@@ -317,6 +323,41 @@ def attach_problem(session: Session, access: Access, loaded: LoadedRun, text: st
     return run
 
 
+def set_deadlines(session: Session, access: Access, loaded: LoadedRun, closes: Sequence[dt.datetime],
+                  now: dt.datetime | None = None) -> ProtocolRun:
+    """New deadlines for an asynchronous run's phases (those who manage the cohort): one per phase, in order,
+    each later than the one before. A phase that has closed keeps its deadline (it is part of the record); a
+    phase still open or to come closes in the future. Each phase opens when the previous one closes."""
+    run = loaded.run
+    require_run_manager(access, run.cohort_id)
+    now = now or utcnow()
+    if run.mode is not RunMode.async_:
+        raise InvalidInput("Only an asynchronous run has deadlines; a live run moves on with its facilitator.")
+    if run.status is RunStatus.cancelled or state_of(run, run.phases, now).status == "completed":
+        raise InvalidInput("This run is over: its deadlines are part of its record.")
+    if len(closes) != len(run.phases) or any(c is None for c in closes):
+        raise InvalidInput("Give a deadline for every phase.", "deadlines")
+    previous = run.phases[0].opens_at
+    for phase, new in zip(run.phases, closes):
+        if phase.closes_at is not None and phase.closes_at <= now:
+            if new != phase.closes_at:
+                raise InvalidInput(f"“{phase.name}” has closed: its deadline stays as it was.", "deadlines")
+        elif new <= now:
+            raise InvalidInput(f"“{phase.name}” is still open or to come: its deadline must be in the future.",
+                               "deadlines")
+        if previous is not None and new <= previous:
+            raise InvalidInput(f"“{phase.name}” must close after the phase before it closes (and after the run "
+                               "opens).", "deadlines")
+        previous = new
+    opens = run.phases[0].opens_at
+    for phase, new in zip(run.phases, closes):
+        phase.opens_at, phase.closes_at = opens, new
+        opens = new
+    run.closes_at = closes[-1]
+    _flush(session, run)
+    return run
+
+
 # -- the live clock -----------------------------------------------------------------------------------------
 
 ACTIONS = ("start", "pause", "resume", "extend", "advance", "back", "finish", "cancel")
@@ -356,9 +397,11 @@ def control(session: Session, access: Access, loaded: LoadedRun, action: str, se
     state = state_of(run, run.phases, now)
     last = run.phases[-1].position
     if action == "cancel":
-        if run.status in (RunStatus.completed, RunStatus.cancelled):
-            raise InvalidInput("This run is already over.")
+        if run.status in (RunStatus.completed, RunStatus.cancelled) or state.status == "completed":
+            raise InvalidInput("This run is already over: its record is kept.")
         run.status = RunStatus.cancelled
+        events.progress_changed.send(session, program_id=run.program_id,
+                                     membership_ids=[r.membership_id for r in run.roles])
     elif action == "start":
         if run.status is not RunStatus.scheduled:
             raise InvalidInput("This run has already started.")
@@ -475,8 +518,7 @@ def sweep_async_runs(session: Session, now: dt.datetime | None = None,
                                  .where(Contribution.run_id.in_(run_ids))).all())
     from lti_tool.programs.models import Program
 
-    courses = dict(tuple(row) for row in session.execute(select(Program.id, Program.course_id)
-                                   .where(Program.id.in_({r.program_id for r in runs}))).all())
+    programs = {p.id: p for p in session.scalars(select(Program).where(Program.id.in_({r.program_id for r in runs})))}
     for run in runs:
         state = state_of(run, phases.get(run.id, []), now)
         if state.status == "completed":
@@ -495,12 +537,12 @@ def sweep_async_runs(session: Session, now: dt.datetime | None = None,
         due = [r.membership_id for r in roles.get(run.id, []) if r.role in phase.roles
                and (run.id, phase.position, r.membership_id) not in posted]
         if due:
-            zone = program_zone(run.cohort.program)
+            zone = program_zone(programs[run.program_id])
             closes = phase.closes_at.astimezone(zone)
             notify(session, due, key=f"protocol:{run.id}:{phase.position}:closing", kind="protocol",
                    text=f"“{phase.name}” of {run.title} closes {closes:%a %-d %b, %-I:%M %p} {closes.tzname()}: "
                         "you have not posted yet.",
-                   url=f"/c/{courses[run.program_id]}/protocols/runs/{run.id}", now=now)
+                   url=f"/c/{programs[run.program_id].course_id}/protocols/runs/{run.id}", now=now)
             reminded += len(due)
     return {"reminded": reminded, "completed": completed}
 

@@ -97,6 +97,8 @@ def test_only_those_who_manage_the_cohort_start_runs(session, world):
 
 def test_the_live_clock_starts_pauses_extends_advances_goes_back_and_finishes(session, world, progress):
     run = consultancy(session, world)
+    assert progress == [(world.program.id, sorted(world.people[n].id for n in ("Pat", "Fay", "Quinn", "Rosa")))]
+    progress.clear()                                   # (a new run is a run still to come for them)
     fay = lambda: loaded(session, world, "Fay", run)  # noqa: E731
     writes.control(session, world.access("Fay"), fay(), "start", run.version, now=T0)
     state = state_of(run, run.phases, T0 + 30 * dt.timedelta(seconds=1))
@@ -233,6 +235,7 @@ def test_the_sweep_reminds_once_those_who_have_not_posted_and_completes_runs_pas
         session, world, progress):
     opens = dt.datetime(2030, 11, 1, 21, 0, tzinfo=dt.timezone.utc)
     run = consultancy(session, world, mode="async", opens_at=opens, days_per_phase=3)
+    progress.clear()
     second_closes = run.phases[1].closes_at
     writes.contribute(session, world.access("Quinn"), loaded(session, world, "Quinn", run), 2, "Asked",
                       now=second_closes - dt.timedelta(hours=40))
@@ -288,3 +291,61 @@ def test_a_finished_run_is_a_protocols_line_in_each_members_pd_hours(session, wo
     assert line.on_date == dt.date(2030, 10, 10) and "Presenter" in line.evidence
     assert line.link[0] == "protocols.run"
     assert ledgers[world.people["Sam"].id].lines == []
+
+
+def test_a_facilitator_moves_the_deadlines_of_an_async_run_but_never_a_closed_phases(session, world):
+    opens = dt.datetime(2030, 11, 1, 21, 0, tzinfo=dt.timezone.utc)
+    run = consultancy(session, world, mode="async", opens_at=opens, days_per_phase=2)
+    closes = [p.closes_at for p in run.phases]
+    during_second = closes[0] + dt.timedelta(hours=1)
+    later = [closes[0]] + [c + dt.timedelta(days=1) for c in closes[1:]]
+    writes.set_deadlines(session, world.access("Fay"), loaded(session, world, "Fay", run), later, now=during_second)
+    assert run.phases[1].opens_at == closes[0] and run.phases[2].opens_at == later[1]
+    assert run.closes_at == later[-1]
+    moved_closed = [closes[0] + MIN] + later[1:]
+    with pytest.raises(InvalidInput, match="has closed: its deadline stays"):
+        writes.set_deadlines(session, world.access("Fay"), loaded(session, world, "Fay", run), moved_closed,
+                             now=during_second)
+    backwards = [later[0], later[2], later[1], *later[3:]]
+    with pytest.raises(InvalidInput, match="must close after the phase before it"):
+        writes.set_deadlines(session, world.access("Fay"), loaded(session, world, "Fay", run), backwards,
+                             now=during_second)
+    with pytest.raises(InvalidInput, match="in the future"):
+        writes.set_deadlines(session, world.access("Fay"), loaded(session, world, "Fay", run),
+                             [later[0], during_second - MIN, *later[2:]], now=during_second)
+    with pytest.raises(Forbidden):
+        writes.set_deadlines(session, world.access("Pat"), loaded(session, world, "Pat", run), later,
+                             now=during_second)
+    live = consultancy(session, world)
+    with pytest.raises(InvalidInput, match="Only an asynchronous run"):
+        writes.set_deadlines(session, world.access("Fay"), loaded(session, world, "Fay", live), later)
+
+
+def test_changing_roles_or_cancelling_tells_the_completion_rule(session, world, progress):
+    run = consultancy(session, world)
+    progress.clear()
+    writes.set_roles(session, world.access("Fay"), loaded(session, world, "Fay", run),
+                     {world.people["Rosa"].id: "", world.people["Quinn"].id: "recorder"})
+    assert progress == [(world.program.id, [world.people["Rosa"].id])]      # Quinn's role changed, not his runs
+    writes.control(session, world.access("Fay"), loaded(session, world, "Fay", run), "cancel", run.version, now=T0)
+    assert run.status is RunStatus.cancelled
+    assert progress[-1] == (world.program.id, sorted(world.people[n].id for n in ("Pat", "Fay", "Quinn")))
+    with pytest.raises(InvalidInput, match="already over"):
+        writes.control(session, world.access("Fay"), loaded(session, world, "Fay", run), "cancel", run.version,
+                       now=T0)
+    with pytest.raises(InvalidInput, match="is over"):
+        writes.set_roles(session, world.access("Fay"), loaded(session, world, "Fay", run),
+                         {world.people["Rosa"].id: "participant"})
+
+
+def test_the_periodic_sweep_runs_in_its_own_session_and_commits(app, session, world):
+    from lti_tool.protocols.sweep import run_sweep
+
+    opens = dt.datetime(2030, 11, 1, 21, 0, tzinfo=dt.timezone.utc)
+    run = consultancy(session, world, mode="async", opens_at=opens, days_per_phase=1)
+    session.commit()
+    assert run_sweep(run.phases[0].closes_at - dt.timedelta(hours=2)) == {"reminded": 1, "completed": 0}
+    assert run_sweep(run.closes_at + MIN) == {"reminded": 0, "completed": 1}
+    session.expire_all()
+    assert session.get(ProtocolRun, run.id).status is RunStatus.completed
+    assert session.scalar(select(Notice.key)) == f"protocol:{run.id}:1:closing"

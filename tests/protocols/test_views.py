@@ -277,3 +277,53 @@ def test_an_async_run_moves_with_the_servers_clock(app, demo):
         assert people[P1].get(url + "/state").json()["status"] == "completed"
     finally:
         app.config["PROTOCOL_NOW"] = None
+
+
+def test_the_deadlines_of_an_async_run_are_changed_by_its_facilitators_only(app, demo):
+    d, fac, people = demo
+    with app.app_context():
+        from lti_tool.course.access import access_for
+        from lti_tool.protocols import writes
+        from lti_tool.protocols.queries import builtin_ref
+        from tests.attendance.helpers import membership_of
+
+        s = db.session
+        lead = access_for(s, membership_of(FAC, d.course_id))
+        run = writes.create_run(s, lead, builtin_ref("final-word"), cohort_id=d.cohort_id, mode="async",
+                                opens_at=utcnow().replace(microsecond=0) + dt.timedelta(days=1), days_per_phase=2,
+                                roles={d.members[P1]: "participant", lead.id: "facilitator"})
+        s.commit()
+        run_id, first_close = run.id, run.phases[0].closes_at
+    url = d.url(f"/runs/{run_id}/deadlines")
+    page = fac.get(url)
+    assert page.status_code == 200 and "Reading closes" in page.text
+    swapped = fac.submit(page, **{"closes_1": "2099-01-02T17:00", "closes_2": "2099-01-01T17:00"})
+    assert swapped.status_code == 400 and "must close after the phase before it" in html.unescape(swapped.text)
+    later = fac.submit(fac.get(url), **{"closes_1": "2099-01-01T17:00", "closes_2": "2099-01-03T17:00",
+                                        "closes_3": "2099-01-05T17:00", "closes_4": "2099-01-07T17:00",
+                                        "closes_5": "2099-01-09T17:00"})
+    assert later.status_code == 200 and "Deadlines saved" in later.text
+    with app.app_context():
+        closes = [p.closes_at for p in db.session.get(ProtocolRun, run_id).phases]
+    assert closes[0] != first_close and closes[0].astimezone(dt.timezone.utc).hour == 22   # 5 pm in New York
+    assert people[P1].get(url).status_code == 403
+    assert fac.get(d.run_url("/deadlines")).status_code == 404                            # a live run has none
+
+
+def test_manager_pages_refuse_participants_and_other_programs_scripts_are_not_found(app, demo, lti):
+    d, fac, people = demo
+    assert people[P1].get(d.url("/runs/new")).status_code == 403
+    copied = fac.post(d.url("/scripts/copy"), {"csrf_token": token(fac, d.url("/")), "source": "builtin:charrette"})
+    script_path = re.search(r"/protocols/scripts/(\d+)/edit", copied.url)
+    script_id = int(script_path.group(1))
+    assert people[P1].post(d.url(f"/scripts/{script_id}/archive"),
+                           {"csrf_token": token(people[P1], d.checkin())}).status_code == 403
+    stranger = lti("other-facilitator-1", course="other-course")
+    other = course_of(stranger.last)
+    for rest in (f"/scripts/{script_id}", f"/scripts/{script_id}/edit"):
+        assert stranger.get(f"/c/{other}/protocols{rest}").status_code == 404, rest
+    assert stranger.post(f"/c/{other}/protocols/scripts/{script_id}/archive",
+                         {"csrf_token": token(stranger, f"/c/{other}/protocols/")}).status_code == 404
+    archived = fac.post(d.url(f"/scripts/{script_id}/archive"), {"csrf_token": token(fac, d.url("/"))})
+    assert archived.status_code == 200 and "is archived" in html.unescape(archived.text)
+    assert "Charrette (adapted)" not in fac.get(d.url("/runs/new")).text
