@@ -146,7 +146,8 @@ class RunRole(Base):
     """Who takes part in a run, and as what (one role each)."""
 
     __tablename__ = "protocol_run_role"
-    __table_args__ = (UniqueConstraint("run_id", "membership_id"), Index("ix_protocol_run_role_person", "membership_id"))
+    __table_args__ = (UniqueConstraint("run_id", "membership_id"),
+                      Index("ix_protocol_run_role_person", "membership_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("protocol_run.id", ondelete="CASCADE"))

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from lti_tool.course.access import Access
+from lti_tool.course.access import Access, is_lead
 from lti_tool.db import utcnow
 from lti_tool.errors import NotFound
-from lti_tool.lti.models import Membership, User
+from lti_tool.lti.models import CourseRole, Membership, User
 from lti_tool.programs.models import Cohort, CohortFacilitator, CohortMember, Program, SeatStatus, SmallGroupMember
 from lti_tool.protocols import library
 from lti_tool.protocols.clock import State, state_of
@@ -136,7 +136,7 @@ def run_page(session: Session, loaded: LoadedRun, now: dt.datetime, viewer_id: i
                                  .where(RunRole.run_id == run.id)))
     order = {r.value: i for i, r in enumerate(library.Role)}
     roles.sort(key=lambda r: (order.get(r.role, 9), r.membership.user.display_name.lower()))
-    session.scalars(select(ProtocolRun).options(selectinload(ProtocolRun.files)).where(ProtocolRun.id == run.id)).all()
+    _ = run.files                                # loaded here (one query), not while the template renders
     contributions = session.scalars(
         select(Contribution).options(joinedload(Contribution.membership).joinedload(Membership.user))
         .where(Contribution.run_id == run.id).order_by(Contribution.position, Contribution.created_at,
@@ -194,19 +194,23 @@ def presentation_counts(session: Session, program: Program, membership_ids: list
 
 
 def candidates_for(session: Session, program: Program, cohort: Cohort, group_id: int | None) -> list[Candidate]:
-    """Who may be given a role in a run of ``cohort`` (its active seats, within the group if one is given, and its
-    named facilitators), with how often each presented: three queries."""
+    """Who may be given a role in a run of ``cohort``: its active seats (within the group, for a group's run),
+    its named facilitators and the program's leads, with how often each presented: four queries."""
     seats = select(CohortMember.membership_id).where(CohortMember.cohort_id == cohort.id,
                                                      CohortMember.status == SeatStatus.active)
     if group_id is not None:
         seats = seats.where(CohortMember.membership_id.in_(
             select(SmallGroupMember.membership_id).where(SmallGroupMember.group_id == group_id)))
-    facilitators = select(CohortFacilitator.membership_id).where(CohortFacilitator.cohort_id == cohort.id)
     seated_ids = set(session.scalars(seats))
-    people = list(session.scalars(select(Membership).join(User).options(joinedload(Membership.user))
-                                  .where(Membership.course_id == program.course_id, Membership.active.is_(True),
-                                         or_(Membership.id.in_(seated_ids or [-1]), Membership.id.in_(facilitators)))
-                                  .order_by(User.name, Membership.id)))
+    facilitator_ids = set(session.scalars(select(CohortFacilitator.membership_id)
+                                          .where(CohortFacilitator.cohort_id == cohort.id)))
+    staff = Membership.role == CourseRole.facilitator
+    people = [m for m in session.scalars(
+        select(Membership).join(User).options(joinedload(Membership.user))
+        .where(Membership.course_id == program.course_id, Membership.active.is_(True),
+               or_(Membership.id.in_(seated_ids | facilitator_ids or {-1}), staff))
+        .order_by(User.name, Membership.id))
+        if m.id in seated_ids or m.id in facilitator_ids or is_lead(program, m)]
     counts = presentation_counts(session, program, [m.id for m in people])
     return [Candidate(m, m.id in seated_ids, counts[m.id]) for m in people]
 

@@ -139,8 +139,9 @@ def archive_script(access, script_id):
 
 def _run_form_choices(form: RunForm, access: Access) -> list[Cohort]:
     cohorts = [c for c in access.program.cohorts if access.manages(c)]
-    form.script.choices = [(s.ref, f"{s.name} ({s.total_minutes} min)" + ("" if s.script is None else
-                            f", the program's version {s.version}")) for s in queries.script_choices(db.session, access)]
+    form.script.choices = [(s.ref, f"{s.name} ({s.total_minutes} min)"
+                            + ("" if s.script is None else f", the program's version {s.version}"))
+                           for s in queries.script_choices(db.session, access)]
     form.cohort_id.choices = [(c.id, c.name) for c in cohorts]
     groups = [("", "The whole cohort")]
     for c in cohorts:

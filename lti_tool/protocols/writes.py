@@ -23,9 +23,8 @@ from lti_tool.course.zones import program_zone
 from lti_tool.db import utcnow
 from lti_tool.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lti_tool.modules import uploads
-from lti_tool.course.access import is_lead
 from lti_tool.lti.models import Membership
-from lti_tool.programs.models import Cohort, CohortMember, SeatStatus, SmallGroup
+from lti_tool.programs.models import Cohort, CohortMember, Program, SeatStatus, SmallGroup
 from lti_tool.protocols.clock import scale_minutes, state_of
 from lti_tool.protocols.library import Kind, Role
 from lti_tool.protocols.models import (Contribution, ProtocolRun, ProtocolScript, RunFile, RunMode, RunPhase,
@@ -226,7 +225,8 @@ def create_group_runs(session: Session, access: Access, ref: ScriptRef, *, cohor
     presenter and the group's members as participants."""
     cohort = _cohort_of(session, access, cohort_id)
     require_run_manager(access, cohort)
-    groups = list(session.scalars(select(SmallGroup).where(SmallGroup.cohort_id == cohort.id).order_by(SmallGroup.name)))
+    groups = list(session.scalars(select(SmallGroup).where(SmallGroup.cohort_id == cohort.id)
+                                  .order_by(SmallGroup.name)))
     if not groups:
         raise InvalidInput("This cohort has no small groups yet: make them on the cohort's page, or run the "
                            "protocol for the whole cohort.", "group_id")
@@ -258,12 +258,10 @@ def set_roles(session: Session, access: Access, loaded: LoadedRun, assignments: 
             person = session.get(Membership, mid)
             if person is None or person.course_id != access.course_id:
                 raise NotFound("There is no such person in this course.")
-            if person.active and is_lead(access.program, person) and role != Role.presenter.value:
-                continue                  # a lead may facilitate, keep time or record any cohort's run
             raise InvalidInput(_not_in(session, run, person), "roles")
         if role == Role.presenter.value and not candidate.seated:
-            raise InvalidInput(f"{candidate.name} facilitates the cohort: the presenter is one of its "
-                               "participants.", "roles")
+            raise InvalidInput(f"{candidate.name} is not a participant of the cohort: the presenter is one of "
+                               "its participants.", "roles")
     joined_or_left = []
     for mid, role in wanted.items():
         row = current.get(mid)
@@ -451,7 +449,8 @@ def _enter(run: ProtocolRun, position: int, now: dt.datetime) -> None:
 def _complete(session: Session, run: ProtocolRun, now: dt.datetime) -> None:
     run.status, run.completed_at = RunStatus.completed, now
     run.current_position, run.phase_ends_at, run.paused_remaining = None, None, None
-    events.progress_changed.send(session, program_id=run.program_id, membership_ids=[r.membership_id for r in run.roles])
+    events.progress_changed.send(session, program_id=run.program_id,
+                                 membership_ids=[r.membership_id for r in run.roles])
 
 
 # -- contributions ------------------------------------------------------------------------------------------
@@ -514,10 +513,9 @@ def sweep_async_runs(session: Session, now: dt.datetime | None = None,
     roles = {}
     for role in session.scalars(select(RunRole).where(RunRole.run_id.in_(run_ids))):
         roles.setdefault(role.run_id, []).append(role)
-    posted = set(tuple(row) for row in session.execute(select(Contribution.run_id, Contribution.position, Contribution.membership_id)
-                                 .where(Contribution.run_id.in_(run_ids))).all())
-    from lti_tool.programs.models import Program
-
+    posted = {tuple(row) for row in session.execute(
+        select(Contribution.run_id, Contribution.position, Contribution.membership_id)
+        .where(Contribution.run_id.in_(run_ids)))}
     programs = {p.id: p for p in session.scalars(select(Program).where(Program.id.in_({r.program_id for r in runs})))}
     for run in runs:
         state = state_of(run, phases.get(run.id, []), now)

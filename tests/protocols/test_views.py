@@ -272,7 +272,8 @@ def test_an_async_run_moves_with_the_servers_clock(app, demo):
         state = people[P1].get(url + "/state").json()
         assert state["phase"] == "Silent writing" and state["may_post"] is True
         assert 22 * 3600 < state["remaining"] <= 23 * 3600
-        assert contribute(people[P1], type(d)(d.course_id, d.cohort_id, run_id, d.members, d.now_meeting), 1, "x").status_code == 409
+        other_run = type(d)(d.course_id, d.cohort_id, run_id, d.members, d.now_meeting)
+        assert contribute(people[P1], other_run, 1, "x").status_code == 409          # phase 1 has closed
         app.config["PROTOCOL_NOW"] = lambda: closes[-1] + dt.timedelta(seconds=1)
         assert people[P1].get(url + "/state").json()["status"] == "completed"
     finally:
