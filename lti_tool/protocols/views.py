@@ -94,11 +94,12 @@ def edit_script(access, script_id):
         if form.validate_on_submit():
             phases = _phases_of(form)
             total = form.total_minutes.data
-            current_total = sum(p["minutes"] or 0 for p in phases)
+            # A changed total scales the phases; left as it was, the phases' own minutes (edited or not) count.
+            scale_to = total if total and total != script.total_minutes else None
             try:
                 saved = writes.save_script(db.session, access, script.id, name=form.name.data,
                                            description=form.description.data, phases=phases,
-                                           total_minutes=total if total and total != current_total else None,
+                                           total_minutes=scale_to,
                                            expected_version=int(form.version.data or 0) or None)
             except (InvalidInput, Conflict) as exc:
                 if getattr(exc, "field", None) == "phases":

@@ -328,3 +328,49 @@ def test_manager_pages_refuse_participants_and_other_programs_scripts_are_not_fo
     archived = fac.post(d.url(f"/scripts/{script_id}/archive"), {"csrf_token": token(fac, d.url("/"))})
     assert archived.status_code == 200 and "is archived" in html.unescape(archived.text)
     assert "Charrette (adapted)" not in fac.get(d.url("/runs/new")).text
+
+
+def test_editing_a_phases_minutes_keeps_them_and_a_staff_member_who_is_not_a_lead_cannot_adapt(app, demo, lti):
+    d, fac, people = demo
+    copied = fac.post(d.url("/scripts/copy"), {"csrf_token": token(fac, d.url("/")), "source": "builtin:chalk-talk"})
+    saved = fac.submit(copied, **{"phases-1-minutes": "25", "phases-1-name": "Silent <writing>"})
+    assert saved.status_code == 200 and "(35 minutes)" in saved.text and "Silent &lt;writing&gt;" in saved.text
+    added = fac.submit(fac.get(re.sub(r"/scripts/(\d+)$", r"/scripts/\1/edit", saved.url)), add_phase="y")
+    assert "Fill in the new phase below" in added.text and 'name="phases-4-name"' in added.text
+    assistant = lti("demo-facilitator-2")          # staff, but the program names its leads
+    assert assistant.post(d.url("/scripts/copy"), {"csrf_token": token(assistant, f"/c/{d.course_id}/roster/"),
+                                                   "source": "builtin:tuning"}).status_code == 403
+    assert assistant.get(d.run_url()).status_code == 404        # no role in the run, and not its cohort's
+    assert assistant.get(d.url("/runs/new")).status_code == 403
+    no_token = fac.post(d.run_url("/control"), {"action": "start", "version": version_of(app, d)})
+    assert no_token.status_code == 400 and version_of(app, d) == 1
+
+
+def test_two_facilitators_pressing_next_at_the_same_moment_move_the_run_on_once(app, demo, lti):
+    import threading
+
+    d, fac, people = demo
+    control(fac, app, d, "start")
+    other = lti(FAC)                                  # the same facilitator on a second device: its own session
+    for expected_position in (2, 3, 4):
+        seen = version_of(app, d)
+        tokens = [token(b, d.run_url()) for b in (fac, other)]
+        barrier, answers = threading.Barrier(2), []
+
+        def press(browser, csrf):
+            barrier.wait()
+            answers.append(browser.http.post(browser.url(d.run_url("/control")), timeout=30, allow_redirects=False,
+                                             data={"csrf_token": csrf, "action": "advance", "version": seen}))
+
+        threads = [threading.Thread(target=press, args=(b, t)) for b, t in zip((fac, other), tokens)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(a.status_code for a in answers) == [302, 409]
+        refused = next(a for a in answers if a.status_code == 409)
+        text = html.unescape(refused.text)
+        assert ("Someone else already changed this run" in text
+                or "Another facilitator changed this run at the same moment" in text), text[:500]
+        with app.app_context():
+            assert db.session.get(ProtocolRun, d.run_id).current_position == expected_position
