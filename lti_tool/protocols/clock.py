@@ -43,19 +43,6 @@ def scale_minutes(minutes: Sequence[int], total: int) -> list[int]:
 
 
 @dataclass(frozen=True)
-class PhaseView:
-    """What the clock needs of a phase (the stored ``RunPhase`` has these attributes)."""
-
-    position: int
-    name: str
-    minutes: int
-    roles: list
-    kind: str
-    opens_at: dt.datetime | None = None
-    closes_at: dt.datetime | None = None
-
-
-@dataclass(frozen=True)
 class State:
     status: str                     # scheduled, running, paused, completed, cancelled
     position: int | None            # the current phase's position (None before the start and after the end)

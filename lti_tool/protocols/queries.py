@@ -156,14 +156,16 @@ def contribution_count(session: Session, run_id: int) -> int:
 
 
 def runs_for(session: Session, access: Access) -> list[ProtocolRun]:
-    """The runs the viewer is a member of (a role in it, or managing its cohort), newest first: one query."""
+    """The runs the viewer is a member of (a role in it, or managing its cohort), newest first, with their
+    phases: two queries."""
     program = _program(access)
     mine = select(RunRole.run_id).where(RunRole.membership_id == access.id)
     condition = ProtocolRun.id.in_(mine)
     if access.managed:
         condition = or_(condition, ProtocolRun.cohort_id.in_(sorted(access.managed)))
     return list(session.scalars(select(ProtocolRun).options(joinedload(ProtocolRun.cohort),
-                                                             joinedload(ProtocolRun.group))
+                                                             joinedload(ProtocolRun.group),
+                                                             selectinload(ProtocolRun.phases))
                                 .where(ProtocolRun.program_id == program.id, condition)
                                 .order_by(ProtocolRun.created_at.desc(), ProtocolRun.id.desc())))
 

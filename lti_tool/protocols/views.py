@@ -40,8 +40,9 @@ def _render(template: str, access: Access, **context):
 @bp.route("/")
 @program_page()
 def index(access):
-    return _render("protocols/index.html", access, runs=queries.runs_for(db.session, access),
-                   scripts=queries.script_choices(db.session, access), copy_form=CopyScriptForm(), at=now())
+    runs, at = queries.runs_for(db.session, access), now()
+    return _render("protocols/index.html", access, runs=runs, states={r.id: state_of(r, r.phases, at) for r in runs},
+                   scripts=queries.script_choices(db.session, access), copy_form=CopyScriptForm())
 
 
 # -- scripts ------------------------------------------------------------------------------------------------
@@ -171,6 +172,7 @@ def new_run(access):
             else:
                 db.session.rollback()
                 form.form_errors.append(exc.message)
+                return _render("protocols/new_run.html", access, form=form, cohorts=cohorts), exc.status
         else:
             db.session.commit()
             if len(runs) == 1:
