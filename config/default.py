@@ -99,3 +99,9 @@ class DefaultConfig:
     # (empty: the address of the request that led to the issue).
     PUBLIC_BASE_URL = ""
 
+    # Protocol runs (lti_tool/protocols): how long before an asynchronous phase closes its reminder goes to those
+    # who have not posted, and how often a live run's page asks the server for the clock.
+    PROTOCOL_REMINDER_HOURS = 24
+    PROTOCOL_POLL_SECONDS = 2
+    # Tests only: a function returning the server's "now" for the protocol pages (None: the real clock).
+    PROTOCOL_NOW = None

@@ -139,6 +139,9 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(completion_views.bp)
     app.register_blueprint(certificate_views.bp)
     app.register_blueprint(certificate_views.verify_bp)
+    from lti_tool.protocols import models as _protocol_models, sweep as _protocol_sweep, views as protocol_views  # noqa: F401
+
+    app.register_blueprint(protocol_views.bp)
     # What features tell each other (course/events.py), wired here and only here; connecting the same
     # function again (a second app in one process) is the same single receiver.
     from lti_tool.course import events
@@ -153,6 +156,15 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
 
     # A person met the completion rule: their certificate is issued by a job after the commit (never in bulk).
     events.completion_changed.connect(issuing.on_completion_changed)
+    from lti_tool.completion.sources import register_source as register_criterion
+    from lti_tool.hours.sources import register_source
+    from lti_tool.protocols.sources import completion_runs, protocol_lines
+
+    # Protocol runs a person took part in are lines of their PD-hours ledger ("Protocols"), and a kind of
+    # completion criterion.
+    register_source(protocol_lines)
+    register_criterion("protocol_runs", "Problem-of-practice protocol runs taken part in", "protocol run",
+                       "protocol runs", "taken part in", "Take part in {n} more {units}", completion_runs)
     if app.config.get("SANDBOX_ENABLED"):
         from lti_tool import sandbox
 
