@@ -136,7 +136,9 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     app.register_blueprint(hours_views.bp)
     app.register_blueprint(certificate_views.bp)
     app.register_blueprint(certificate_views.verify_bp)
-    from lti_tool.library import models as _library_models  # noqa: F401
+    from lti_tool.library import models as _library_models, views as library_views  # noqa: F401
+
+    app.register_blueprint(library_views.bp)
     # What features tell each other (course/events.py), wired here and only here; connecting the same
     # function again (a second app in one process) is the same single receiver.
     from lti_tool.course import events

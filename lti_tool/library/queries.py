@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 
 from sqlalchemy import exists, false, func, or_, select, true
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 
 from lti_tool.course.access import Access
 from lti_tool.errors import NotFound
@@ -144,7 +144,8 @@ def _filters(access: Access, search: Search) -> list:
     if search.cohort_id:
         conds.append(Resource.cohort_id == search.cohort_id)
     if search.tag:
-        conds.append(exists().where(ResourceTag.resource_id == Resource.id, ResourceTag.tag == search.tag.casefold()))
+        tagged = aliased(ResourceTag)      # the tag facet's own query reads ResourceTag too
+        conds.append(exists().where(tagged.resource_id == Resource.id, tagged.tag == search.tag.casefold()))
     return conds
 
 
