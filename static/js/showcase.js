@@ -33,7 +33,7 @@
     document.addEventListener("keydown", function (event) {
       var tag = (event.target && event.target.tagName) || "";
       if (/^(INPUT|TEXTAREA|SELECT)$/.test(tag) || event.altKey || event.ctrlKey || event.metaKey) { return; }
-      var moves = {ArrowRight: 1, ArrowDown: 1, PageDown: 1, " ": 1, ArrowLeft: -1, ArrowUp: -1, PageUp: -1};
+      var moves = {ArrowRight: 1, ArrowDown: 1, PageDown: 1, ArrowLeft: -1, ArrowUp: -1, PageUp: -1};
       if (event.key in moves) {
         event.preventDefault();
         show(current + moves[event.key]);
