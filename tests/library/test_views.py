@@ -275,3 +275,38 @@ def test_deep_linking_offers_approved_resources_and_products(app, demo):
         assert views._placeable_resources(stranger.course, stranger) == []   # what they see only
     with app.app_context():
         assert db.session.get(Resource, r.id).approved_version.status is VersionStatus.approved
+
+
+def test_a_lead_brings_last_years_approved_resources_into_this_program(app, demo, lti):
+    from lti_tool.lti.models import CourseRole
+    from tests.factories import MembershipFactory
+
+    d, fac, _people = demo
+    other = lti("other-facilitator-1", course="other-course")         # last year's course, with its program
+    other_id = course_of(other.last)
+    with app.app_context():
+        s = db.session
+        last_year_lead = membership_of("other-facilitator-1", other_id)
+        access = access_for(s, last_year_lead)
+        access.program.year_label = "2025–26"
+        r = writes.save_resource(s, access, None, writes.ResourceInput(
+            title="Last year's <rubric>", kind="toolkit", url="https://example.org/rubric", licence="cc0",
+            may_share=True), cohort_id=None, submit=True)
+        writes.approve(s, access, r)
+        # The same person leads both years: demo-facilitator-1 teaches last year's course too.
+        MembershipFactory(user=membership_of(FAC, d.course_id).user, course=last_year_lead.course,
+                          role=CourseRole.facilitator)
+        s.commit()
+        program_id = access.program.id
+    page = fac.get(lib(d, "/carry-over"))
+    assert page.status_code == 200 and f'value="{program_id}"' in page.text
+    token = token_of(fac, lib(d, "/carry-over"))
+    done = fac.post(lib(d, "/carry-over"), {"csrf_token": token, "program_id": str(program_id)})
+    assert done.status_code == 200 and "Brought 1 resource and 0 final products" in done.text
+    again = fac.post(lib(d, "/carry-over"), {"csrf_token": token_of(fac, lib(d, "/carry-over")),
+                                             "program_id": str(program_id)})
+    assert again.status_code == 400 and "already brought here" in again.text
+    found = fac.get(lib(d, "/?q=rubric"))
+    assert "Last year&#39;s &lt;rubric&gt;" in found.text and "From 2025–26" in found.text
+    assert fac.post(lib(d, "/carry-over"), {"csrf_token": token_of(fac, lib(d, "/carry-over")),
+                                            "program_id": "999999"}).status_code == 404   # none they lead

@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select
 
 from lti_tool.course import events
 from lti_tool.course.notices import Notice
+from lti_tool.db import db
 from lti_tool.errors import Conflict, Forbidden, InvalidInput, NotFound
 from lti_tool.library import queries, writes
 from lti_tool.library.models import Collection, Resource, ResourceVersion, VersionStatus, Visibility
@@ -264,3 +265,23 @@ def test_carry_over_brings_approved_resources_and_products_with_their_provenance
     assert product.shared and product.origin_cohort == "Literacy" and [i.resource_id for i in product.items] == [
         copy.id]
     assert session.scalar(select(func.count()).select_from(ResourceVersion)) == 1
+
+
+def test_completion_counts_is_one_query_whatever_the_number_of_people(app, session, world):
+    from sqlalchemy import event
+
+    w = world
+    resource(session, w, approve=True)
+    resource(session, w, approve=True, title="Second")
+    resource(session, w, who="Sam", cohort="Math", title="Waiting")
+    ids = [m.id for m in w.people.values()]
+    statements = []
+    listener = lambda *a: statements.append(1)  # noqa: E731
+    event.listen(db.engine_for(app), "before_cursor_execute", listener)
+    try:
+        counts = queries.completion_counts(session, w.program, ids)
+    finally:
+        event.remove(db.engine_for(app), "before_cursor_execute", listener)
+    assert len(statements) == 1
+    assert counts[w.people["Pat"].id] == (2, None) and counts[w.people["Sam"].id] == (0, None)
+    assert set(counts) == set(ids)
