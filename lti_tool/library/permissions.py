@@ -2,8 +2,9 @@
 
 - A resource belongs to its program: from another course or platform it does not exist (404).
 - Its **author** sees every version of it and edits it; the **managers** of its cohort (the cohort's named
-  facilitators and the leads; the leads alone for a resource of no cohort) see every version, edit it, approve
-  it or return it with a note, and may publish it to the whole program.
+  facilitators and the leads; the leads alone for a resource of no cohort) see every version but the author's
+  drafts (a draft is the author's own until submitted), edit it, approve it or return it with a note, and may
+  publish it to the whole program.
 - Anyone else sees only its approved version, and only while they may: the cohort's members (visibility
   "cohort", the default), everyone in the program (visibility "program"), or everyone in the program when it is
   part of a final product shared program-wide. Otherwise it does not exist for them (404, not 403: a stranger
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from lti_tool.course.access import Access
 from lti_tool.errors import Forbidden, NotFound
-from lti_tool.library.models import Collection, Resource, Visibility
+from lti_tool.library.models import Collection, Resource, ResourceVersion, VersionStatus, Visibility
 
 
 def manages(access: Access, resource: Resource) -> bool:
@@ -26,8 +27,26 @@ def is_author(access: Access, resource: Resource) -> bool:
     return resource.author_id is not None and resource.author_id == access.id
 
 
+def only_a_draft(resource: Resource) -> bool:
+    """Never approved, and its one version is a draft nobody was asked to review yet."""
+    pending = resource.pending_version
+    return resource.approved_version_id is None and (pending is None or pending.status is VersionStatus.draft)
+
+
 def may_edit(access: Access, resource: Resource) -> bool:
-    return access.in_program(resource.program_id) and (is_author(access, resource) or manages(access, resource))
+    if not access.in_program(resource.program_id):
+        return False
+    return is_author(access, resource) or (manages(access, resource) and not only_a_draft(resource))
+
+
+def may_see_version(access: Access, resource: Resource, version: ResourceVersion) -> bool:
+    """Every version for the author; for the managers every version but a draft; the approved one for the
+    others who may see the resource."""
+    if is_author(access, resource):
+        return True
+    if may_edit(access, resource):
+        return version.status is not VersionStatus.draft
+    return version.id == resource.approved_version_id
 
 
 def may_see_approved(access: Access, resource: Resource, in_shared_product: bool = False) -> bool:

@@ -52,6 +52,7 @@ def get_resource(session: Session, access: Access, resource_id: int) -> Resource
     program = _program(access)
     resource = session.scalar(
         select(Resource).options(joinedload(Resource.cohort), joinedload(Resource.author).joinedload(Membership.user),
+                                 joinedload(Resource.pending_version), joinedload(Resource.approved_version),
                                  selectinload(Resource.versions).joinedload(ResourceVersion.reviewed_by)
                                  .joinedload(Membership.user))
         .where(Resource.id == resource_id, Resource.program_id == program.id))
@@ -66,10 +67,10 @@ def get_resource(session: Session, access: Access, resource_id: int) -> Resource
 
 def get_version(session: Session, access: Access, resource_id: int, version_id: int) -> tuple[Resource,
                                                                                                ResourceVersion]:
-    """One version of a resource: every version for its author and managers; the approved one for the others."""
+    """One version of a resource, for those who may see it (``permissions.may_see_version``)."""
     resource = get_resource(session, access, resource_id)
     version = next((v for v in resource.versions if v.id == version_id), None)
-    if version is None or (not permissions.may_edit(access, resource) and version.id != resource.approved_version_id):
+    if version is None or not permissions.may_see_version(access, resource, version):
         raise NotFound("There is no such version of this resource.")
     return resource, version
 

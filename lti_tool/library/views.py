@@ -137,8 +137,9 @@ def edit(access, resource_id):
 
 def _resource_page(access, resource, version=None, return_form=None, status=200):
     editor = permissions.may_edit(access, resource)
-    shown = version or ((resource.pending_version or resource.approved_version) if editor else
-                       resource.approved_version)
+    pending = resource.pending_version
+    shown = version or (pending if pending is not None and permissions.may_see_version(access, resource, pending)
+                        else resource.approved_version)
     visibility_form = VisibilityForm(formdata=None, data={"visibility": resource.visibility.value})
     return _render("library/resource.html", access, status, resource=resource, version=shown, editor=editor,
                    reviewer=permissions.manages(access, resource), action=ActionForm(),

@@ -232,7 +232,7 @@ def save_resource(session: Session, access: Access, resource: Resource | None, d
     elif data.remove_file:
         _set_file(version, None, "")
     if version.id is None:
-        session.add(version)
+        resource.versions.append(version)
         session.flush()
     resource.pending_version = version
     resource.pending_version_id = version.id

@@ -285,3 +285,20 @@ def test_completion_counts_is_one_query_whatever_the_number_of_people(app, sessi
     assert len(statements) == 1
     assert counts[w.people["Pat"].id] == (2, None) and counts[w.people["Sam"].id] == (0, None)
     assert set(counts) == set(ids)
+
+
+def test_a_draft_is_the_authors_own_until_submitted(session, world):
+    w = world
+    r = writes.save_resource(session, w.access("Pat"), None, data(), cohort_id=w.cohorts["Literacy"].id)
+    with pytest.raises(NotFound):
+        queries.get_resource(session, w.access("Fay"), r.id)
+    with pytest.raises(NotFound):
+        writes.save_resource(session, w.access("Lena"), r, data())
+    writes.submit(session, w.access("Pat"), r)
+    assert queries.get_resource(session, w.access("Fay"), r.id) is r
+    writes.approve(session, w.access("Fay"), r)
+    draft = writes.save_resource(session, w.access("Pat"), r, data(title="Half-written")).pending_version
+    assert queries.get_resource(session, w.access("Fay"), r.id) is r               # the approved version
+    with pytest.raises(NotFound):
+        queries.get_version(session, w.access("Fay"), r.id, draft.id)
+    assert queries.get_version(session, w.access("Pat"), r.id, draft.id)[1] is draft
