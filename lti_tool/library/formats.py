@@ -7,10 +7,10 @@ names in the archive are made from the stored originals, stripped of anything bu
 dashes and underscores, so nothing unpacks outside its folder."""
 from __future__ import annotations
 
-import io
 import os
 import re
 import zipfile
+from typing import IO
 
 from markupsafe import Markup, escape
 
@@ -24,17 +24,14 @@ def safe_name(name: str, fallback: str = "file") -> str:
     return cleaned or fallback
 
 
-def _read(stored_name: str, upload_dir: str) -> bytes | None:
+def _path(stored_name: str, upload_dir: str) -> str | None:
     path = os.path.join(upload_dir, os.path.basename(stored_name))
-    if not stored_name or not os.path.isfile(path):
-        return None
-    with open(path, "rb") as fh:
-        return fh.read()
+    return path if stored_name and os.path.isfile(path) else None
 
 
-def products_zip(program_title: str, collections: list[Collection], upload_dir: str) -> bytes:
-    """The ZIP of ``collections`` (each with its items' resources and their approved versions loaded)."""
-    out = io.BytesIO()
+def products_zip(program_title: str, collections: list[Collection], upload_dir: str, out: IO[bytes]) -> None:
+    """Write the ZIP of ``collections`` (each with its items' resources and their approved versions loaded) to
+    ``out`` (a temporary file: a program's files can be many megabytes)."""
     parts = [f"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Final products · "
              f"{escape(program_title)}</title></head><body>\n<h1>Final products: {escape(program_title)}</h1>\n"]
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -52,10 +49,10 @@ def products_zip(program_title: str, collections: list[Collection], upload_dir: 
                     continue
                 line = [f"<li><strong>{escape(version.title)}</strong> ({escape(version.kind.label)}; "
                         f"{escape(version.licence.label)})"]
-                data = _read(version.file_stored_name, upload_dir) if version.file_stored_name else None
-                if data is not None:
+                stored = _path(version.file_stored_name, upload_dir)
+                if stored is not None:
                     path = f"{folder}/{m:02d}-{safe_name(version.file_original_name)}"
-                    archive.writestr(path, data)
+                    archive.write(stored, path)
                     line.append(f" · <a href=\"{escape(path)}\">{escape(version.file_original_name)}</a>")
                 if version.url:
                     line.append(f" · <a href=\"{escape(version.url)}\">{escape(version.url)}</a>")
@@ -63,4 +60,3 @@ def products_zip(program_title: str, collections: list[Collection], upload_dir: 
             parts.append("</ul>\n</section>\n")
         parts.append("</body></html>\n")
         archive.writestr("index.html", "".join(parts))
-    return out.getvalue()

@@ -17,6 +17,7 @@ import logging
 log = logging.getLogger(__name__)
 
 PREVIEW_WIDTH = 900          # pixels: sharp on a projector, small to store
+PREVIEW_HEIGHT = 1600        # at most, whatever the page's shape (a 1-point-wide page is no memory bomb)
 MAX_PAGE_POINTS = 5000       # a page larger than this (in PDF points) is not rendered
 
 
@@ -35,7 +36,7 @@ def pdf_first_page_png(data: bytes) -> bytes | None:
             width, height = page.get_size()
             if not (0 < width <= MAX_PAGE_POINTS and 0 < height <= MAX_PAGE_POINTS):
                 return None
-            image = page.render(scale=PREVIEW_WIDTH / width).to_pil()
+            image = page.render(scale=min(PREVIEW_WIDTH / width, PREVIEW_HEIGHT / height)).to_pil()
             out = io.BytesIO()
             image.save(out, format="PNG", optimize=True)
             return out.getvalue()

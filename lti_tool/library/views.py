@@ -5,7 +5,9 @@ downloaded as a ZIP), and bringing last year's into this program. Deep linking o
 products to place in the LMS course."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+import tempfile
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for
 from wtforms import SelectChoice
 
 from lti_tool.course.access import Access, access_for
@@ -334,9 +336,12 @@ def products_zip(access):
     collections = queries.products(db.session, access)
     if not collections:
         raise NotFound("There are no final products to download yet.")
-    data = formats.products_zip(access.program.title, collections, current_app.config["UPLOAD_DIR"])
-    return Response(data, mimetype="application/zip", headers={
-        "Content-Disposition": 'attachment; filename="final-products.zip"', "Cache-Control": "private, no-store"})
+    out = tempfile.TemporaryFile()          # closed (and gone) once the response is sent
+    formats.products_zip(access.program.title, collections, current_app.config["UPLOAD_DIR"], out)
+    out.seek(0)
+    response = send_file(out, mimetype="application/zip", as_attachment=True, download_name="final-products.zip")
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 # ---- next year's program -----------------------------------------------------------------------------------------

@@ -302,3 +302,17 @@ def test_a_draft_is_the_authors_own_until_submitted(session, world):
     with pytest.raises(NotFound):
         queries.get_version(session, w.access("Fay"), r.id, draft.id)
     assert queries.get_version(session, w.access("Pat"), r.id, draft.id)[1] is draft
+
+
+def test_a_pdf_of_an_odd_shape_gets_a_preview_of_bounded_size():
+    from weasyprint import HTML
+    from PIL import Image
+    import io as _io
+
+    from lti_tool.library import previews
+
+    tall = HTML(string="<style>@page { size: 4pt 4000pt; margin: 0 }</style><p>x</p>").write_pdf()
+    png = previews.pdf_first_page_png(tall)
+    width, height = Image.open(_io.BytesIO(png)).size
+    assert height <= previews.PREVIEW_HEIGHT and width <= previews.PREVIEW_WIDTH
+    assert previews.pdf_first_page_png(b"%PDF-1.4 broken") is None
