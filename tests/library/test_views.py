@@ -310,3 +310,42 @@ def test_a_lead_brings_last_years_approved_resources_into_this_program(app, demo
     assert "Last year&#39;s &lt;rubric&gt;" in found.text and "From 2025–26" in found.text
     assert fac.post(lib(d, "/carry-over"), {"csrf_token": token_of(fac, lib(d, "/carry-over")),
                                             "program_id": "999999"}).status_code == 404   # none they lead
+
+
+def test_every_page_of_a_resource_or_product_is_404_from_another_course_or_cohort(app, demo, lti):
+    """Each view that loads a resource, a version, a file, a product or a cohort: 404 for the other cohort's
+    participant in this course, for the other course's lead on their own course's URL, and for the author
+    themselves in the other course."""
+    d, fac, people = demo
+    add(people[P1], d, files={"upload": ("Plan.pdf", pdf_bytes(), "application/pdf")})
+    r = the_resource(app)
+    fac.post(lib(d, f"/r/{r.id}/approve"), {"csrf_token": token_of(fac, lib(d, f"/r/{r.id}"))})
+    path = lib(d, f"/products/cohort/{d.cohort_id}")
+    people[P1].post(path, {"csrf_token": token_of(people[P1], path), "title": "Ours", "resource_ids": str(r.id)})
+    with app.app_context():
+        vid = db.session.get(Resource, r.id).approved_version_id
+        cid = db.session.scalar(select(Collection.id))
+    gets = [f"/r/{r.id}", f"/r/{r.id}/edit", f"/r/{r.id}/v/{vid}", f"/r/{r.id}/v/{vid}/file",
+            f"/r/{r.id}/v/{vid}/preview.png", f"/products/{cid}", f"/products/cohort/{d.cohort_id}"]
+    posts = [f"/r/{r.id}/submit", f"/r/{r.id}/approve", f"/r/{r.id}/return", f"/r/{r.id}/visibility",
+             f"/products/cohort/{d.cohort_id}"]
+    stranger = lti("other-facilitator-1", course="other-course")
+    other_id = course_of(stranger.last)
+    both = lti(P1, course="other-course")
+    for who, course_id in ((people[P4], d.course_id), (stranger, other_id), (both, other_id)):
+        base = f"/c/{course_id}/library"
+        for rest in gets:
+            assert who.get(base + rest).status_code == 404, (rest, course_id)
+        if who is both:
+            continue            # in no cohort there, so no form of the library to take a CSRF token from
+        token = token_of(who, base + "/new")
+        for rest in posts:
+            assert who.post(base + rest, {"csrf_token": token, "note": "x", "visibility": "program",
+                                          "title": "x"}).status_code == 404, (rest, course_id)
+    # Leads' and facilitators' pages refuse a participant (403), and a stranger to the course gets nothing.
+    token = token_of(people[P1], lib(d, "/new"))
+    assert people[P1].get(lib(d, "/review")).status_code == 403
+    assert people[P1].get(lib(d, "/carry-over")).status_code == 403
+    assert people[P1].post(lib(d, "/products/share"), {"csrf_token": token, "shared": "1"}).status_code == 403
+    for rest in ("/", "/mine", "/new", "/products/", "/showcase", "/products.zip", f"/r/{r.id}"):
+        assert stranger.get(lib(d, rest)).status_code in (401, 403), rest
