@@ -65,7 +65,9 @@ def test_a_participant_submits_a_facilitator_returns_it_then_approves_it(page, p
     page.goto(f"{base}/review")
     page.get_by_role("link", name="Walkthrough <plan>").click()
     page.get_by_role("heading", name="Review").wait_for()
-    assert page.locator("img.lib-preview").evaluate("img => img.naturalWidth") > 100     # the PDF's first page
+    # The PDF's first page, as a PNG: wait for it to load (an image is not loaded when its heading shows).
+    page.wait_for_function("() => { const i = document.querySelector('img.lib-preview');"
+                           " return i && i.complete && i.naturalWidth > 100; }")
     look(page, "library-review")
     page.get_by_label("Note to the author").fill("Say which grades it is for.")
     page.get_by_role("button", name="Return with this note").click()
