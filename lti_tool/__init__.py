@@ -142,6 +142,9 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     from lti_tool.protocols import models as _protocol_models, sweep as _protocol_sweep, views as protocol_views  # noqa: F401
 
     app.register_blueprint(protocol_views.bp)
+    from lti_tool.library import models as _library_models, views as library_views  # noqa: F401
+
+    app.register_blueprint(library_views.bp)
     # What features tell each other (course/events.py), wired here and only here; connecting the same
     # function again (a second app in one process) is the same single receiver.
     from lti_tool.course import events
@@ -163,6 +166,15 @@ def create_app(config: str | object | None = None, **overrides: Any) -> Flask:
     # Protocol runs a person took part in are lines of their PD-hours ledger ("Protocols"), and a kind of
     # completion criterion.
     register_source(protocol_lines)
+    from lti_tool.library.queries import completion_counts as contributions, final_product_counts
+
+    # Approved library resources, and those in a cohort's final product, are kinds of completion criteria.
+    register_criterion("contributions", "Library resources contributed (approved)", "resource", "resources",
+                       "contributed and approved", "Contribute {n} more approved {units} to the library",
+                       contributions)
+    register_criterion("final_product", "Own resources in the cohort's final product", "resource", "resources",
+                       "in the final product", "Add {n} more of your approved {units} to the final product",
+                       final_product_counts)
     register_criterion("protocol_runs", "Problem-of-practice protocol runs taken part in", "protocol run",
                        "protocol runs", "taken part in", "Take part in {n} more {units}", completion_runs)
     if app.config.get("SANDBOX_ENABLED"):

@@ -85,6 +85,7 @@ def create_demo_program(session: Session, platform: Platform) -> Program | None:
         _add_book_study_and_modules(session, existing, people)
         _add_hours_and_certificates(session, existing, people, platform)
         _add_completion_rule(session, existing, people)
+        _add_library(session, existing, people)
         return None
     p = lambda n: people[f"demo-participant-{n}"]  # noqa: E731
     lead, co_lead = people["demo-facilitator-1"], people["demo-facilitator-2"]
@@ -196,6 +197,7 @@ def create_demo_program(session: Session, platform: Platform) -> Program | None:
     _add_book_study_and_modules(session, program, people)
     _add_hours_and_certificates(session, program, people, platform)
     _add_completion_rule(session, program, people)
+    _add_library(session, program, people)
     return program
 
 
@@ -281,6 +283,58 @@ def _add_hours_and_certificates(session: Session, program: Program, people: dict
     base = platform.issuer.removesuffix("/sandbox")
     certificates.issue_by_hand(session, lead, people["demo-participant-1"].id, base,
                                "Demo: issued by hand to show the certificate.")
+    session.flush()
+
+
+# -- the resource library and a final product ----------------------------------------------------------------
+# The Principals cohort shared resources (links, so the demo needs no files): three approved, one of them
+# published to the whole program, one waiting for the lead, one returned with a note; and its final product.
+
+LIBRARY = [
+    (1, "Empathy interview protocol", "template", "equity, street data, interviews", "cc_by_sa", "approved",
+     "A one-page protocol for a 20-minute empathy interview with a student or a family member: three opening "
+     "questions, follow-ups, and what to write down afterwards."),
+    (2, "Walkthrough look-fors (grades 6-8)", "form", "walkthroughs, observation", "cc_by", "program",
+     "The look-fors our teams used on learning walks, with room for **evidence** rather than ratings."),
+    (3, "Data-dive meeting agenda", "template", "data, meetings", "ask_author", "approved",
+     "A 45-minute agenda that starts from street data before any chart is shown."),
+    (4, "Family listening session slides", "slide_deck", "families, equity", "cc_by_nc", "submitted",
+     "Slides for an evening listening session with families, in English and Spanish."),
+    (5, "Reading list on feedback", "reading", "feedback", "all_rights_reserved", "returned",
+     "Five articles on feedback conversations."),
+]
+
+
+def _add_library(session: Session, program: Program, people: dict[str, Membership]) -> None:
+    from lti_tool.library import writes as library
+    from lti_tool.library.models import Resource
+
+    if session.scalar(select(Resource.id).where(Resource.program_id == program.id).limit(1)) is not None:
+        return
+    cohort = session.scalar(select(Cohort).where(Cohort.program_id == program.id,
+                                                 Cohort.name == "Principals Role-Alike"))
+    lead = access_for(session, people["demo-facilitator-1"], program)
+    if cohort is None or not lead.lead:
+        return
+    approved = []
+    for n, title, kind, tags, licence, state, description in LIBRARY:
+        author = access_for(session, people[f"demo-participant-{n}"], program)
+        resource = library.save_resource(session, author, None, library.ResourceInput(
+            title=title, kind=kind, description=description, tags=tags, licence=licence, may_share=True,
+            url=f"https://example.org/library/{n}"), cohort_id=cohort.id, submit=True)
+        if state in ("approved", "program"):
+            library.approve(session, lead, resource)
+            approved.append(resource.id)
+        if state == "program":
+            library.set_visibility(session, lead, resource, "program")
+        if state == "returned":
+            library.return_resource(session, lead, resource, "Add a line on why each article matters for our "
+                                                             "problem of practice, and check the licence.")
+    library.save_product(session, access_for(session, people["demo-participant-1"], program), cohort,
+                         title="Listening before leading: a principal's toolkit",
+                         introduction="What our cohort made this year: tools to **hear from students and families** "
+                                      "before deciding, and to bring what we hear to data meetings.",
+                         resource_ids=approved)
     session.flush()
 
 

@@ -2,7 +2,7 @@
 phases they were made with (deadlines for asynchronous runs), roles, problem-of-practice files and contributions.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 06:40:00
 """
 from alembic import op
@@ -11,7 +11,7 @@ import lti_tool.db
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 

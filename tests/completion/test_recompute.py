@@ -217,3 +217,29 @@ def test_recompute_and_the_cohort_page_cost_the_same_queries_for_more_people_and
     # Everyone's state is stored now: a recompute that finds nothing new writes nothing.
     assert _statements(lambda: writes.recompute(session, world.program)) == few
     assert _statements(lambda: queries.cohort_page(session, world.access("Fay"), world.cohorts["Literacy"])) == page_few
+
+
+def test_library_contributions_and_the_final_product_count_through_the_rule(session, world):
+    from lti_tool.library import writes as library
+    from tests.library.conftest import resource
+
+    apply_rule(session, world, {"op": "all", "children": [{"kind": "contributions", "n": 1},
+                                                          {"kind": "final_product", "n": 1}]})
+    assert state_of(session, world, "Pat") == "on_track"
+    r = resource(session, world, who="Pat", approve=True)
+    session.commit()
+    outcome = queries.person_page(session, world.access("Pat"), world.people["Pat"].id).outcome
+    assert [c.state for c in outcome.children] == ["met", "on_track"]
+    assert outcome.children[1].sentence == "0 of 1 resources in the final product so far; 1 more needed."
+    library.save_product(session, world.access("Fay"), world.cohorts["Literacy"], title="Our toolkit",
+                         introduction="What we made", resource_ids=[r.id])
+    session.commit()
+    assert state_of(session, world, "Pat") == "met"           # the product's save told the rule, after the commit
+    assert state_of(session, world, "Quinn") == "on_track"
+
+
+def test_the_library_and_the_protocol_runner_add_their_kinds(app):
+    from lti_tool.completion.sources import KINDS
+
+    assert {"contributions", "final_product", "protocol_runs"} <= set(KINDS)
+    assert KINDS["protocol_runs"].need.format(n=2, units="protocol runs") == "Take part in 2 more protocol runs"
