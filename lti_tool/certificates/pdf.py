@@ -105,12 +105,23 @@ def _fetcher():
 
 def render_pdf(data: dict) -> bytes:
     """The certificate PDF of a snapshot (``writes.certificate_data``). Checks the fonts first."""
-    import weasyprint
-
     check_coverage({"name": data["name"], "program title": data["program"], "provider": data.get("provider", ""),
                     "signer's name": data.get("signer_name", "")})
-    regular, bold = (Path(p).resolve().as_uri() for p in font_files())
+    regular, bold = font_uris()
     html = render_template("certificates/certificate.html", data=data, qr=qr_svg(data["verify_url"]),
                            regular_font=regular, bold_font=bold)
-    fetcher = _fetcher()
-    return weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None).write_pdf(pdf_variant="pdf/ua-1")
+    return write_pdf(html)
+
+
+def font_uris() -> tuple[str, str]:
+    """The regular and bold font files as file: URIs, for a template's @font-face."""
+    regular, bold = (Path(p).resolve().as_uri() for p in font_files())
+    return regular, bold
+
+
+def write_pdf(html: str) -> bytes:
+    """A tagged PDF (PDF/UA-1) of ``html`` that may load the two font files and nothing else: what a person wrote
+    into the page (a name, a protocol run's notes) cannot make the server fetch anything."""
+    import weasyprint
+
+    return weasyprint.HTML(string=html, url_fetcher=_fetcher(), base_url=None).write_pdf(pdf_variant="pdf/ua-1")

@@ -13,7 +13,7 @@ manual lines), whatever the number of people or records.
   the profile's ``reading_minutes``.
 - **manual**: a lead's lines (with their reason).
 
-Hook for other features (the protocol runner, ``lti_tool/protocols``, added by the lead after the merge):
+Other features add sources (the protocol runner's, ``protocols/sources.protocol_lines``):
 ``register_source(fn)`` with ``fn(session, program, membership_ids, profile) -> dict[int, list[Line]]``,
 called once per ledger build for everyone at once; connect it in ``create_app`` like the event receivers, and
 give its lines ``Category.protocol`` with ``source="protocol_run"`` and a ``link`` to the run's page.

@@ -46,14 +46,11 @@ def record_markdown(page: RunPage, zone) -> str:
 def record_pdf(page: RunPage, zone) -> bytes:
     """The record as a tagged PDF from ``protocols/record_pdf.html``, in the certificates' fonts and fetching
     nothing else (their font-only fetcher: what a member wrote cannot make the server load anything)."""
-    from pathlib import Path
-
-    import weasyprint
     from flask import render_template
 
-    from lti_tool.certificates.pdf import _fetcher, font_files
+    from lti_tool.certificates.pdf import font_uris, write_pdf
 
-    regular, bold = (Path(p).resolve().as_uri() for p in font_files())
+    regular, bold = font_uris()
     html = render_template("protocols/record_pdf.html", page=page, zone=zone, describe=describe_instant,
                            Role=Role, Kind=Kind, regular_font=regular, bold_font=bold)
-    return weasyprint.HTML(string=html, url_fetcher=_fetcher(), base_url=None).write_pdf(pdf_variant="pdf/ua-1")
+    return write_pdf(html)
