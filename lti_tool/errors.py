@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify, make_response, render_template, request
+from flask import Flask, current_app, g, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -94,6 +94,11 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         if exc.code == 429:
             return _too_many_requests(exc)
+        if exc.code == 413:
+            limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+            return _page(413, "The file is too large",
+                         f"Nothing was saved: a form can send at most {limit} MB. Go back (the browser keeps what "
+                         f"you typed), choose a smaller file or a link to it, and send the form again.")
         return _page(exc.code or 500, exc.name, exc.description or "")
 
     @app.errorhandler(Exception)
