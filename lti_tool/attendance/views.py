@@ -25,7 +25,7 @@ from lti_tool.attendance.permissions import CheckInRefused, WrongCode
 from lti_tool.calendar.models import Meeting
 from lti_tool.course.access import Access
 from lti_tool.course.csvfile import csv_response
-from lti_tool.course.forms import ActionForm, form_status, show_error
+from lti_tool.course.forms import ActionForm, form_status, saved, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import DomainError, InvalidInput
@@ -393,15 +393,11 @@ def import_confirm(access, meeting_id):
 def assign_makeup(access, record_id):
     record, cohort = queries.record_for_manager(db.session, access, record_id)
     form = MakeUpAssignForm()
-    if form.validate_on_submit():
-        try:
-            writes.assign_makeup(db.session, access, record_id, form.task.data, form.due_on.data, form.minutes.data)
-        except InvalidInput as exc:
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Make-up task given.", "success")
-            return redirect(url_for(".person", course_id=access.course_id, membership_id=record.membership_id))
+    done = saved(form, lambda: writes.assign_makeup(db.session, access, record_id, form.task.data, form.due_on.data, form.minutes.data),
+                 "Make-up task given.",
+                 url_for(".person", course_id=access.course_id, membership_id=record.membership_id))
+    if done is not None:
+        return done
     return _render("attendance/makeup_assign.html", access, record=record, cohort=cohort, form=form)
 
 
@@ -457,15 +453,11 @@ def _settings_page(access: Access, status_code: int = 200, *, edited: tuple[int,
 def _settings_change(access: Access, form, change: Callable[[], object], message: str, **failed):
     """A settings form posted: ``change()`` (a write) when the form is valid, committed, then back to the
     settings page; else the page again with the form's errors (``failed`` names the form for ``_settings_page``)."""
-    if form.validate_on_submit():
-        try:
-            change()
-        except InvalidInput as exc:
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash(message, "success")
-            return redirect(url_for(".settings", course_id=access.course_id))
+    done = saved(form, lambda: change(),
+                 message,
+                 url_for(".settings", course_id=access.course_id))
+    if done is not None:
+        return done
     return _settings_page(access, 400, **failed)
 
 

@@ -13,7 +13,7 @@ from lti_tool.calendar.models import Meeting, MeetingKind
 from lti_tool.calendar.writes import Recurrence, Scope, SessionDetails
 from lti_tool.course import zones
 from lti_tool.course.access import Access
-from lti_tool.course.forms import ActionForm, form_status, show_error
+from lti_tool.course.forms import ActionForm, form_status, saved, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db, utcnow
 from lti_tool.errors import InvalidInput
@@ -77,16 +77,12 @@ def new_meeting(access: Access):
     form.cohort_id.choices = _cohort_choices(access)
     if request.method == "GET" and request.args.get("cohort", type=int):
         form.cohort_id.data = request.args.get("cohort", type=int)
-    if form.validate_on_submit():
-        try:
-            meeting = writes.create_meeting(db.session, access, _chosen_cohort(access, form), _details(form),
-                                            form.day.data, form.start_time.data, form.end_time.data)
-        except InvalidInput as exc:
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"The session “{meeting.title}” was added.", "success")
-            return redirect(url_for("calendar.meeting", course_id=access.course_id, meeting_id=meeting.id))
+    done = saved(form, lambda: writes.create_meeting(db.session, access, _chosen_cohort(access, form), _details(form),
+                                        form.day.data, form.start_time.data, form.end_time.data),
+                 lambda meeting: f"The session “{meeting.title}” was added.",
+                 lambda meeting: url_for("calendar.meeting", course_id=access.course_id, meeting_id=meeting.id))
+    if done is not None:
+        return done
     return render_template("calendar/meeting_form.html", program=access.program, form=form, meeting=None), \
         form_status(form)
 

@@ -9,7 +9,7 @@ from lti_tool.completion import queries, writes
 from lti_tool.completion.forms import GROUPS, RuleForm, GradingForm
 from lti_tool.completion.rules import STATE_LABELS, STATES
 from lti_tool.course.access import Access
-from lti_tool.course.forms import ActionForm, form_status, show_error
+from lti_tool.course.forms import ActionForm, form_status, saved
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import InvalidInput
@@ -76,17 +76,10 @@ def rule(access):
         return _rule_page(access, cohort_id)
     form = RuleForm()
     form.set_choices(queries.module_titles(db.session, access.program))
-    if form.validate_on_submit():
-        try:
-            writes.save_draft(db.session, access, cohort_id, form.tree(), form.note.data or "")
-        except InvalidInput as exc:
-            db.session.rollback()
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Draft saved. Check the preview below, then apply it.", "success")
-            return redirect(url_for(".rule", course_id=access.course_id, cohort=cohort_id) + "#draft")
-    return _rule_page(access, cohort_id, form, form_status())
+    done = saved(form, lambda: writes.save_draft(db.session, access, cohort_id, form.tree(), form.note.data or ""),
+                 "Draft saved. Check the preview below, then apply it.",
+                 url_for(".rule", course_id=access.course_id, cohort=cohort_id) + "#draft")
+    return done or _rule_page(access, cohort_id, form, form_status())
 
 
 @bp.route("/rule/preview", methods=["POST"])

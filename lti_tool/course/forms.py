@@ -6,13 +6,16 @@ are shown by the ``field`` macro.
 """
 from __future__ import annotations
 
-from flask import request
+from typing import Any, Callable
+
+from flask import flash, redirect, request
 from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
 from wtforms import SelectMultipleField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lti_tool.db import db
-from lti_tool.errors import DomainError
+from lti_tool.errors import DomainError, InvalidInput
 
 
 class ActionForm(FlaskForm):
@@ -45,3 +48,21 @@ def form_status(form: FlaskForm | None = None) -> int:
     if form is not None:
         return 400 if form.errors or form.form_errors else 200
     return 400 if request.method == "POST" else 200
+
+
+def saved(form: FlaskForm, change: Callable[[], Any], message: str | Callable[[Any], str],
+          target: str | Callable[[Any], str]) -> Response | None:
+    """A posted form, the way every form page handles one: when the form is valid, ``change()`` (a write); then
+    the commit, ``message`` flashed and a redirect to ``target`` (either may be a function of what ``change``
+    returned). None when the form or the write refused it: the messages are on the form, nothing was saved, and
+    the view shows the form again (with ``form_status()``)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = change()
+    except InvalidInput as exc:
+        show_error(form, exc)
+        return None
+    db.session.commit()
+    flash(message(result) if callable(message) else message, "success")
+    return redirect(target(result) if callable(target) else target)

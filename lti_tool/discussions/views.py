@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, jsonify, redirect, render_template, r
 from wtforms import SelectChoice
 
 from lti_tool.course.csvfile import csv_response
-from lti_tool.course.forms import ActionForm, form_status, show_error
+from lti_tool.course.forms import ActionForm, form_status, saved, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.course.text import safe
 from lti_tool.course.zones import form_value, wall_clock_to_utc
@@ -97,14 +97,11 @@ def _save_book(access, form, book=None):
 @program_page(manager=True, setup=OPEN_THREADS)
 def new_book(access):
     form = _book_form(access)
-    if form.validate_on_submit():
-        try:
-            book = _save_book(access, form)
-            db.session.commit()
-            flash(f"“{book.title}” added. Now add its readings.", "success")
-            return redirect(url_for(".book", course_id=access.course_id, book_id=book.id))
-        except InvalidInput as exc:
-            show_error(form, exc)
+    done = saved(form, lambda: _save_book(access, form),
+                 lambda book: f"“{book.title}” added. Now add its readings.",
+                 lambda book: url_for(".book", course_id=access.course_id, book_id=book.id))
+    if done is not None:
+        return done
     return render_template("discussions/book_form.html", form=form, book=None, course_id=access.course_id), form_status()
 
 
@@ -114,14 +111,11 @@ def edit_book(access, book_id: int):
     book = q.get_book(db.session, access, book_id)
     require_book_editor(access, book)
     form = _book_form(access, book)
-    if form.validate_on_submit():
-        try:
-            _save_book(access, form, book)
-            db.session.commit()
-            flash("Book saved.", "success")
-            return redirect(url_for(".book", course_id=access.course_id, book_id=book.id))
-        except InvalidInput as exc:
-            show_error(form, exc)
+    done = saved(form, lambda: _save_book(access, form, book),
+                 "Book saved.",
+                 url_for(".book", course_id=access.course_id, book_id=book.id))
+    if done is not None:
+        return done
     return render_template("discussions/book_form.html", form=form, book=book, course_id=access.course_id), form_status()
 
 
@@ -142,14 +136,11 @@ def book(access, book_id: int):
     form = f.ReadingForm()
     if request.method == "POST":
         require_book_editor(access, page.book)
-        if form.validate_on_submit():
-            try:
-                _save_reading(access, form, page.book)
-                db.session.commit()
-                flash("Reading added to the schedule.", "success")
-                return redirect(url_for(".book", course_id=access.course_id, book_id=page.book.id))
-            except InvalidInput as exc:
-                show_error(form, exc)
+        done = saved(form, lambda: _save_reading(access, form, page.book),
+                     "Reading added to the schedule.",
+                     url_for(".book", course_id=access.course_id, book_id=page.book.id))
+        if done is not None:
+            return done
     return render_template("discussions/book.html", book=page.book, form=form, editor=page.editor, plan=page.plan,
                            criteria=q.criteria_text, shift_form=f.ShiftForm(), course_id=access.course_id), form_status()
 
@@ -162,14 +153,11 @@ def edit_reading(access, reading_id: int):
     form = f.ReadingForm(obj=reading, prompt=reading.prompt_markdown)
     if request.method == "GET":
         form.post_first.data = reading.post_first.value
-    if form.validate_on_submit():
-        try:
-            _save_reading(access, form, reading.book, reading)
-            db.session.commit()
-            flash("Reading saved.", "success")
-            return redirect(url_for(".book", course_id=access.course_id, book_id=reading.book_id))
-        except InvalidInput as exc:
-            show_error(form, exc)
+    done = saved(form, lambda: _save_reading(access, form, reading.book, reading),
+                 "Reading saved.",
+                 url_for(".book", course_id=access.course_id, book_id=reading.book_id))
+    if done is not None:
+        return done
     return render_template("discussions/reading_form.html", form=form, reading=reading,
                            course_id=access.course_id), form_status()
 
@@ -240,17 +228,14 @@ def cohort_settings(access, cohort_id: int):
 def new_thread(access, cohort_id: int):
     viewer = cohort_viewer(db.session, access, cohort_id)
     form = f.ThreadForm()
-    if form.validate_on_submit():
-        try:
-            thread = w.create_thread(
-                db.session, viewer, title=form.title.data, prompt=form.prompt.data or "",
-                post_first=PostFirst(form.post_first.data), post_first_n=form.post_first_n.data or 1,
-                post_first_at=_post_first_at(viewer, form), anonymous_to_peers=form.anonymous_to_peers.data)
-            db.session.commit()
-            flash("Thread started.", "success")
-            return redirect(_thread_url(viewer, thread.id))
-        except InvalidInput as exc:
-            show_error(form, exc)
+    done = saved(form, lambda: w.create_thread(
+            db.session, viewer, title=form.title.data, prompt=form.prompt.data or "",
+            post_first=PostFirst(form.post_first.data), post_first_n=form.post_first_n.data or 1,
+            post_first_at=_post_first_at(viewer, form), anonymous_to_peers=form.anonymous_to_peers.data),
+                 "Thread started.",
+                 lambda thread: _thread_url(viewer, thread.id))
+    if done is not None:
+        return done
     elif request.method == "GET" and not may_start_thread(db.session, viewer):
         abort(403, "In this cohort only the facilitators start threads.")
     return render_template("discussions/thread_form.html", **_ctx(viewer, form=form)), form_status()
@@ -331,14 +316,11 @@ def edit_post(access, cohort_id: int, post_id: int):
     post = q.get_post(db.session, viewer, post_id)
     require_author(viewer, post, "edit")
     form = f.PostForm(body=post.body_markdown)
-    if form.validate_on_submit():
-        try:
-            w.edit_post(db.session, viewer, post, form.body.data or "")
-            db.session.commit()
-            flash("Post updated.", "success")
-            return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
-        except InvalidInput as exc:
-            show_error(form, exc)
+    done = saved(form, lambda: w.edit_post(db.session, viewer, post, form.body.data or ""),
+                 "Post updated.",
+                 _thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
+    if done is not None:
+        return done
     return render_template("discussions/post_edit.html", **_ctx(viewer, post=post, form=form)), form_status()
 
 
@@ -382,14 +364,11 @@ def report(access, cohort_id: int, post_id: int):
     viewer = cohort_viewer(db.session, access, cohort_id)
     post = q.get_post(db.session, viewer, post_id)
     form = f.ReasonForm()
-    if form.validate_on_submit():
-        try:
-            w.report_post(db.session, viewer, post, form.reason.data)
-            db.session.commit()
-            flash("Thank you. The facilitators have been told.", "success")
-            return redirect(_thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
-        except InvalidInput as exc:
-            show_error(form, exc)
+    done = saved(form, lambda: w.report_post(db.session, viewer, post, form.reason.data),
+                 "Thank you. The facilitators have been told.",
+                 _thread_url(viewer, post.thread_id, _anchor=f"post-{post.id}"))
+    if done is not None:
+        return done
     return render_template("discussions/report.html", **_ctx(viewer, post=post, form=form)), form_status()
 
 

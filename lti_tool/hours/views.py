@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from lti_tool.certificates.queries import person_certificates
 from lti_tool.course.access import Access
 from lti_tool.course.csvfile import csv_response
-from lti_tool.course.forms import ActionForm, form_status, show_error
+from lti_tool.course.forms import ActionForm, form_status, saved
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import InvalidInput
@@ -61,26 +61,11 @@ def person_csv(access, membership_id):
     return csv_response(formats.person_rows(page), f"pd-hours-{membership_id}.csv")
 
 
-def _saved(form, change, message: str, target: str) -> Response | None:
-    """A posted form: ``change()`` (a write) when it is valid, committed, then to ``target``; None when the form
-    or the write refused it (the messages are on the form, nothing was saved)."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        change()
-    except InvalidInput as exc:
-        show_error(form, exc)
-        return None
-    db.session.commit()
-    flash(message, "success")
-    return redirect(target)
-
-
 @bp.route("/people/<int:membership_id>/lines", methods=["POST"])
 @program_page(lead=True)
 def add_line(access, membership_id):
     form = ManualLineForm()
-    done = _saved(form, lambda: writes.add_manual_line(
+    done = saved(form, lambda: writes.add_manual_line(
         db.session, access, membership_id, category=form.category.data, on_date=form.on_date.data,
         minutes=form.minutes.data, title=form.title.data, reason=form.reason.data), "Line added to the ledger.",
         url_for(".person", course_id=access.course_id, membership_id=membership_id))
@@ -132,7 +117,7 @@ def settings(access):
             value = (profile.caps or {}).get(category.value)
             getattr(form, f"cap_{category.value}").data = Decimal(str(value)) if value is not None else None
     if request.method == "POST":
-        done = _saved(form, lambda: writes.save_profile(
+        done = saved(form, lambda: writes.save_profile(
             db.session, access, unit=form.unit.data, rounding=form.rounding.data, caps=_caps_of(form),
             reading_minutes=form.reading_minutes.data, excused_percent=form.excused_percent.data,
             required_units=float(form.required_units.data) if form.required_units.data else None,

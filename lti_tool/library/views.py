@@ -11,7 +11,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from wtforms import SelectChoice
 
 from lti_tool.course.access import Access, access_for
-from lti_tool.course.forms import ActionForm, show_error
+from lti_tool.course.forms import ActionForm, saved, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db
 from lti_tool.errors import Conflict, InvalidInput, NotFound
@@ -217,15 +217,11 @@ def return_(access, resource_id):
     resource = queries.get_resource(db.session, access, resource_id)
     permissions.require_reviewer(access, resource)
     form = ReturnForm()
-    if form.validate_on_submit():
-        try:
-            writes.return_resource(db.session, access, resource, form.note.data or "")
-        except InvalidInput as exc:
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Returned to the author with your note.", "success")
-            return redirect(url_for(".resource", course_id=access.course_id, resource_id=resource.id))
+    done = saved(form, lambda: writes.return_resource(db.session, access, resource, form.note.data or ""),
+                 "Returned to the author with your note.",
+                 url_for(".resource", course_id=access.course_id, resource_id=resource.id))
+    if done is not None:
+        return done
     return _resource_page(access, queries.get_resource(db.session, access, resource_id), return_form=form, status=400)
 
 
@@ -295,17 +291,13 @@ def curate(access, cohort_id):
     status = 200
     if request.method == "POST":
         status = 400
-        if form.validate_on_submit():
-            try:
-                saved = writes.save_product(db.session, access, cohort, title=form.title.data or "",
-                                            introduction=form.introduction.data or "",
-                                            resource_ids=form.resource_ids.data or [])
-            except InvalidInput as exc:
-                show_error(form, exc)
-            else:
-                db.session.commit()
-                flash("Final product saved.", "success")
-                return redirect(url_for(".product", course_id=access.course_id, collection_id=saved.id))
+        done = saved(form, lambda: writes.save_product(db.session, access, cohort, title=form.title.data or "",
+                                        introduction=form.introduction.data or "",
+                                        resource_ids=form.resource_ids.data or []),
+                     lambda saved: "Final product saved.",
+                     lambda saved: url_for(".product", course_id=access.course_id, collection_id=saved.id))
+        if done is not None:
+            return done
     return _render("library/curate.html", access, status, form=form, cohort=cohort, existing=existing)
 
 

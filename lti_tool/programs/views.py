@@ -8,7 +8,7 @@ from wtforms import SelectChoice
 
 from lti_tool.course import zones
 from lti_tool.course.access import Access
-from lti_tool.course.forms import form_status, show_error
+from lti_tool.course.forms import form_status, saved, show_error
 from lti_tool.course.pages import program_page
 from lti_tool.db import db, utcnow
 from lti_tool.errors import InvalidInput
@@ -78,20 +78,16 @@ def edit_program(access: Access):
         form.leads.data = named
     form.leads.choices = [SelectChoice(m.id, m.user.display_name) for m in
                           queries.course_members(db.session, program.course_id, [CourseRole.facilitator])]
-    if form.validate_on_submit():
-        try:
-            writes.update_program(
-                db.session, access, title=form.title.data, year_label=form.year_label.data,
-                description=form.description.data, timezone=form.timezone.data, starts_on=form.starts_on.data,
-                ends_on=form.ends_on.data, proposals_open_at=form.proposals_open_at.data,
-                proposals_close_at=form.proposals_close_at.data,
-                leads=form.leads.data if form.lead_mode.data == "named" else [])
-        except InvalidInput as exc:
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash("The program was saved.", "success")
-            return redirect(url_for(".home", course_id=program.course_id))
+    done = saved(form, lambda: writes.update_program(
+            db.session, access, title=form.title.data, year_label=form.year_label.data,
+            description=form.description.data, timezone=form.timezone.data, starts_on=form.starts_on.data,
+            ends_on=form.ends_on.data, proposals_open_at=form.proposals_open_at.data,
+            proposals_close_at=form.proposals_close_at.data,
+            leads=form.leads.data if form.lead_mode.data == "named" else []),
+                 "The program was saved.",
+                 url_for(".home", course_id=program.course_id))
+    if done is not None:
+        return done
     return render_template("programs/program_form.html", form=form, program=program), form_status()
 
 
@@ -128,15 +124,11 @@ def new_cohort(access: Access):
     form = _cohort_form(program, None)
     if request.method == "GET":
         form.facilitators.data = [access.id]
-    if form.validate_on_submit():
-        try:
-            cohort = writes.create_cohort(db.session, access, **_cohort_values(form))
-        except InvalidInput as exc:
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash(f"The cohort {cohort.name} was created.", "success")
-            return redirect(url_for(".cohort", course_id=program.course_id, cohort_id=cohort.id))
+    done = saved(form, lambda: writes.create_cohort(db.session, access, **_cohort_values(form)),
+                 lambda cohort: f"The cohort {cohort.name} was created.",
+                 lambda cohort: url_for(".cohort", course_id=program.course_id, cohort_id=cohort.id))
+    if done is not None:
+        return done
     return render_template("programs/cohort_form.html", form=form, program=program, cohort=None), form_status()
 
 
@@ -147,15 +139,11 @@ def edit_cohort(access: Access, cohort_id: int):
     access.require_manager(cohort, "edit it")
     program = cohort.program
     form = _cohort_form(program, cohort)
-    if form.validate_on_submit():
-        try:
-            writes.update_cohort(db.session, access, cohort, **_cohort_values(form))
-        except InvalidInput as exc:
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash("The cohort was saved.", "success")
-            return redirect(url_for(".cohort", course_id=program.course_id, cohort_id=cohort_id))
+    done = saved(form, lambda: writes.update_cohort(db.session, access, cohort, **_cohort_values(form)),
+                 "The cohort was saved.",
+                 url_for(".cohort", course_id=program.course_id, cohort_id=cohort_id))
+    if done is not None:
+        return done
     return render_template("programs/cohort_form.html", form=form, program=program, cohort=cohort), form_status()
 
 
@@ -394,15 +382,11 @@ def _proposal_values(form: ProposalForm) -> dict:
 @program_page()
 def new_proposal(access: Access):
     form = ProposalForm()
-    if form.validate_on_submit():
-        try:
-            proposal = writes.submit_proposal(db.session, access, **_proposal_values(form))
-        except InvalidInput as exc:
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Your proposal was sent to the program's leads.", "success")
-            return redirect(url_for(".proposal", course_id=access.course_id, proposal_id=proposal.id))
+    done = saved(form, lambda: writes.submit_proposal(db.session, access, **_proposal_values(form)),
+                 lambda proposal: "Your proposal was sent to the program's leads.",
+                 lambda proposal: url_for(".proposal", course_id=access.course_id, proposal_id=proposal.id))
+    if done is not None:
+        return done
     return render_template("programs/proposal_form.html", form=form, program=access.program, proposal=None,
                            window_open=queries.proposals_open(access.program)), form_status()
 
@@ -416,15 +400,11 @@ def edit_proposal(access: Access, proposal_id: int):
     form = ProposalForm(obj=proposal) if request.method == "GET" else ProposalForm()
     if request.method == "GET":
         form.kind.data = proposal.kind.value
-    if form.validate_on_submit():
-        try:
-            writes.revise_proposal(db.session, access, proposal, **_proposal_values(form))
-        except InvalidInput as exc:
-            show_error(form, exc)
-        else:
-            db.session.commit()
-            flash("Your proposal was sent again.", "success")
-            return redirect(url_for(".proposal", course_id=access.course_id, proposal_id=proposal_id))
+    done = saved(form, lambda: writes.revise_proposal(db.session, access, proposal, **_proposal_values(form)),
+                 "Your proposal was sent again.",
+                 url_for(".proposal", course_id=access.course_id, proposal_id=proposal_id))
+    if done is not None:
+        return done
     return render_template("programs/proposal_form.html", form=form, program=proposal.program, proposal=proposal,
                            window_open=True), form_status()
 
