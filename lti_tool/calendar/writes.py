@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from lti_tool.calendar.models import CalendarToken, Meeting, MeetingKind, MeetingSeries
 from lti_tool.calendar.queries import current_feed_token
-from lti_tool.course import zones
+from lti_tool.course import events, zones
 from lti_tool.course.access import Access
 from lti_tool.db import utcnow
 from lti_tool.errors import InvalidInput
@@ -83,6 +83,12 @@ def _require_scheduler(access: Access, cohort: Cohort | None) -> None:
     access.require_manager(cohort, "add sessions")
 
 
+def _schedule_changed(session: Session, program_id: int) -> None:
+    """What is scheduled changes everyone's forecast (sessions still to come): the completion rule is worked out
+    again for the whole program after the commit."""
+    events.progress_changed.send(session, program_id=program_id, membership_ids=None)
+
+
 def create_meeting(session: Session, access: Access, cohort: Cohort | None, details: SessionDetails,
                    day: dt.date, start: dt.time, end: dt.time) -> Meeting:
     """One session of ``cohort`` (None: the whole program) on ``day`` from ``start`` to ``end`` (wall clock in
@@ -96,6 +102,7 @@ def create_meeting(session: Session, access: Access, cohort: Cohort | None, deta
                       break_minutes=details.break_minutes)
     session.add(meeting)
     session.flush()
+    _schedule_changed(session, meeting.program_id)
     return meeting
 
 
@@ -187,6 +194,7 @@ def create_series(session: Session, access: Access, cohort: Cohort | None, detai
                             meeting_url=details.meeting_url, location=details.location, agenda=details.agenda,
                             break_minutes=details.break_minutes))
     session.flush()
+    _schedule_changed(session, series.program_id)
     return series, len(pairs)
 
 
@@ -230,6 +238,7 @@ def update_meeting(session: Session, access: Access, meeting: Meeting, details: 
     if scope == Scope.one:
         meeting.series_id = None
     session.flush()
+    _schedule_changed(session, meeting.program_id)
     return targets
 
 
@@ -247,6 +256,7 @@ def delete_meeting(session: Session, access: Access, meeting: Meeting, scope: st
         if series is not None:
             session.delete(series)
             session.flush()
+    _schedule_changed(session, access.program.id)
     return len(targets)
 
 

@@ -257,8 +257,8 @@ def recompute_after_commit(session: Session, program_id: int, membership_ids, *,
 
 
 def on_progress_changed(session: Session, *, program_id: int, membership_ids, **_ignored) -> None:
-    """The receiver of ``progress_changed`` (connected in create_app)."""
-    recompute_after_commit(session, program_id, list(membership_ids))
+    """The receiver of ``progress_changed`` (connected in create_app); ``membership_ids`` None: everyone."""
+    recompute_after_commit(session, program_id, None if membership_ids is None else list(membership_ids))
 
 
 @task(retries=3, retry_delay=30)

@@ -18,7 +18,8 @@ post_created = _events.signal("post-created")
 
 #: Something that counts toward a program's completion rule or PD hours changed for some people (an attendance
 #: mark, a module item done, a post, an approved resource, a protocol run): sent with the session as sender,
-#: ``program_id=`` and ``membership_ids=``. The completion rule is recomputed for them after the commit.
+#: ``program_id=`` and ``membership_ids=`` (None: everyone in the program, e.g. a session added to or taken off
+#: the calendar). The completion rule is recomputed for them after the commit.
 progress_changed = _events.signal("progress-changed")
 
 #: A person's completion state changed (met, on track, at risk, can no longer meet): sent with the session as

@@ -243,3 +243,18 @@ def test_the_library_and_the_protocol_runner_add_their_kinds(app):
 
     assert {"contributions", "final_product", "protocol_runs"} <= set(KINDS)
     assert KINDS["protocol_runs"].need.format(n=2, units="protocol runs") == "Take part in 2 more protocol runs"
+
+
+def test_a_session_added_to_the_calendar_recomputes_everyone(session, world):
+    from lti_tool.calendar import writes as calendar
+    from lti_tool.calendar.models import MeetingKind
+    from lti_tool.calendar.writes import SessionDetails
+
+    # Math has no sessions: Sam can no longer meet "1 session"; a session scheduled for Math changes that.
+    apply_rule(session, world, {"op": "all", "children": [{"kind": "sessions", "n": 1}]})
+    assert state_of(session, world, "Sam") == "cannot_meet"
+    calendar.create_meeting(session, world.access("Lena"), world.cohorts["Math"],
+                            SessionDetails(kind=MeetingKind.virtual, title="Math kick-off"),
+                            dt.date(2030, 11, 1), dt.time(15), dt.time(16, 30))
+    session.commit()
+    assert state_of(session, world, "Sam") == "on_track"
