@@ -187,3 +187,19 @@ def make_world(session, context: str = "course-a", *, timezone: str = "America/N
     course = CourseFactory(platform=platform or PlatformFactory(), title=context)
     program = ProgramFactory(course=course, timezone=timezone, **program_fields) if with_program else None
     return world_cls(session, course.platform, course, program)
+
+
+def literacy_world(session, *, literacy: tuple[str, ...] = ("Pat", "Quinn")) -> World:
+    """The course the newer features' tests share: lead Lena (named), facilitator Fay of "Literacy" (``literacy``
+    seated), "Math" with Sam, the observer Oscar; the program "Leading Literacy" 2030–31 in New York."""
+    w = make_world(session, title="Leading Literacy", year_label="2030–31")
+    lead = w.person("Lena", CourseRole.facilitator)
+    fay = w.person("Fay", CourseRole.facilitator)
+    w.program.settings = {"leads": [lead.id]}
+    seated = [w.person(n) for n in literacy]
+    sam = w.person("Sam")
+    w.person("Oscar", CourseRole.observer)
+    w.cohort("Literacy", facilitators=[fay], members=seated)
+    w.cohort("Math", members=[sam])
+    session.flush()
+    return w

@@ -9,8 +9,7 @@ import pytest
 from lti_tool.attendance import writes as attendance
 from lti_tool.extensions import limiter_for
 from lti_tool.hours import writes as hours
-from lti_tool.lti.models import CourseRole
-from tests.factories import World, make_world
+from tests.factories import World, literacy_world
 
 T0 = dt.datetime(2030, 10, 10, 19, 0, tzinfo=dt.timezone.utc)     # 3 pm in New York
 
@@ -21,15 +20,8 @@ def world(session) -> World:
 
 
 def build_world(session) -> World:
-    """The world above (the completion tests start from it too)."""
-    w = make_world(session, title="Leading Literacy", year_label="2030–31")
-    lead = w.person("Lena", CourseRole.facilitator)
-    fay = w.person("Fay", CourseRole.facilitator)
-    w.program.settings = {"leads": [lead.id]}
-    pat, quinn, sam = (w.person(n) for n in ("Pat", "Quinn", "Sam"))
-    w.person("Oscar", CourseRole.observer)
-    w.cohort("Literacy", facilitators=[fay], members=[pat, quinn])
-    w.cohort("Math", members=[sam])
+    """The world above (the completion tests start from it too), with the program's attendance statuses."""
+    w = literacy_world(session)
     attendance.ensure_statuses(session, w.program)
     session.flush()
     return w

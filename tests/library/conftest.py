@@ -8,8 +8,7 @@ import io
 import pytest
 
 from lti_tool.library import writes
-from lti_tool.lti.models import CourseRole
-from tests.factories import World, make_world
+from tests.factories import World, literacy_world
 
 
 def pdf_bytes(text: str = "Hello") -> bytes:
@@ -37,16 +36,7 @@ def _uploads(app, tmp_path):
 
 @pytest.fixture
 def world(session) -> World:
-    w = make_world(session, title="Leading Literacy", year_label="2030–31")
-    lead = w.person("Lena", CourseRole.facilitator)
-    fay = w.person("Fay", CourseRole.facilitator)
-    w.program.settings = {"leads": [lead.id]}
-    pat, quinn, sam = (w.person(n) for n in ("Pat", "Quinn", "Sam"))
-    w.person("Oscar", CourseRole.observer)
-    w.cohort("Literacy", facilitators=[fay], members=[pat, quinn])
-    w.cohort("Math", members=[sam])
-    session.flush()
-    return w
+    return literacy_world(session)
 
 
 def data(**changes) -> writes.ResourceInput:

@@ -9,27 +9,17 @@ import pytest
 from sqlalchemy import event
 
 from lti_tool.db import db
-from lti_tool.lti.models import CourseRole
 from lti_tool.programs.models import SmallGroup, SmallGroupMember
 from lti_tool.protocols import writes
 from lti_tool.protocols.queries import builtin_ref, get_run
-from tests.factories import World, make_world
+from tests.factories import World, literacy_world
 
 T0 = dt.datetime(2030, 10, 10, 19, 0, tzinfo=dt.timezone.utc)     # 3 pm in New York
 
 
 @pytest.fixture
 def world(session) -> World:
-    w = make_world(session, title="Leading Literacy", year_label="2030–31")
-    lead = w.person("Lena", CourseRole.facilitator)
-    fay = w.person("Fay", CourseRole.facilitator)
-    w.program.settings = {"leads": [lead.id]}
-    pat, quinn, rosa, sam = (w.person(n) for n in ("Pat", "Quinn", "Rosa", "Sam"))
-    w.person("Oscar", CourseRole.observer)
-    w.cohort("Literacy", facilitators=[fay], members=[pat, quinn, rosa])
-    w.cohort("Math", members=[sam])
-    session.flush()
-    return w
+    return literacy_world(session, literacy=("Pat", "Quinn", "Rosa"))
 
 
 @pytest.fixture
