@@ -257,7 +257,3 @@ def evaluate(node: dict, tally_of) -> Outcome:
         needs = [] if met else (["Either " + "; or ".join(options)] if len(options) > 1 else options)
     note = " ".join(dict.fromkeys(c.makeup_note for c in children if c.makeup_note and c.state != MET))
     return Outcome(node, state, sentence, needs, note, children)
-
-
-def worst_first(outcomes: Iterable[tuple[Any, Outcome]]) -> list[tuple[Any, Outcome]]:
-    return sorted(outcomes, key=lambda pair: STATES.index(pair[1].state))

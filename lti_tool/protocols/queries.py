@@ -4,7 +4,7 @@ program's script or run, and for a run the viewer is not a member of); the count
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
@@ -112,7 +112,6 @@ class RunPage:
     roles: list[RunRole]
     by_phase: dict[int, list[Contribution]]
     now: dt.datetime
-    mine_by_phase: dict[int, int] = field(default_factory=dict)   # phase position → how many of mine
 
     @property
     def run(self) -> ProtocolRun:
@@ -129,7 +128,7 @@ class RunPage:
         return next((r for r in self.roles if r.role == library.Role.presenter.value), None)
 
 
-def run_page(session: Session, loaded: LoadedRun, now: dt.datetime, viewer_id: int) -> RunPage:
+def run_page(session: Session, loaded: LoadedRun, now: dt.datetime) -> RunPage:
     """Everything the run's page shows: its roles, files and contributions (three more queries)."""
     run = loaded.run
     roles = list(session.scalars(select(RunRole).options(joinedload(RunRole.membership).joinedload(Membership.user))
@@ -142,12 +141,9 @@ def run_page(session: Session, loaded: LoadedRun, now: dt.datetime, viewer_id: i
         .where(Contribution.run_id == run.id).order_by(Contribution.position, Contribution.created_at,
                                                        Contribution.id))
     by_phase: dict[int, list[Contribution]] = {}
-    mine: dict[int, int] = {}
     for c in contributions:
         by_phase.setdefault(c.position, []).append(c)
-        if c.membership_id == viewer_id:
-            mine[c.position] = mine.get(c.position, 0) + 1
-    return RunPage(loaded, state_of(run, run.phases, now), roles, by_phase, now, mine)
+    return RunPage(loaded, state_of(run, run.phases, now), roles, by_phase, now)
 
 
 def contribution_count(session: Session, run_id: int) -> int:

@@ -211,7 +211,7 @@ def _loaded(access: Access, run_id: int):
 
 def _page(access: Access, run_id: int, loaded=None):
     loaded = loaded or _loaded(access, run_id)
-    return queries.run_page(db.session, loaded, now(), access.id)
+    return queries.run_page(db.session, loaded, now())
 
 
 def _may_post(page, role: str) -> bool:
