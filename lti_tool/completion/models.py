@@ -44,7 +44,10 @@ class RuleVersion(Base):
     __table_args__ = (UniqueConstraint("rule_id", "number"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    rule_id: Mapped[int] = mapped_column(ForeignKey("completion_rule.id", ondelete="CASCADE"), index=True)
+    # Deferred: deleting a course cascades to the rule (through the program) and sets created_by/applied_by NULL
+    # on its versions (through the memberships) in one statement; PostgreSQL checks this key after both.
+    rule_id: Mapped[int] = mapped_column(ForeignKey("completion_rule.id", ondelete="CASCADE", deferrable=True,
+                                                    initially="DEFERRED"), index=True)
     number: Mapped[int] = mapped_column()
     tree: Mapped[dict[str, Any]] = mapped_column(JSON)
     note: Mapped[str] = mapped_column(Text, default="")

@@ -47,7 +47,7 @@ def upgrade() -> None:
     sa.Column('discarded_at', lti_tool.db.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['applied_by_id'], ['membership.id'], name=op.f('fk_completion_rule_version_applied_by_id_membership'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['created_by_id'], ['membership.id'], name=op.f('fk_completion_rule_version_created_by_id_membership'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['rule_id'], ['completion_rule.id'], name=op.f('fk_completion_rule_version_rule_id_completion_rule'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['rule_id'], ['completion_rule.id'], name=op.f('fk_completion_rule_version_rule_id_completion_rule'), ondelete='CASCADE', deferrable=True, initially='DEFERRED'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_completion_rule_version')),
     sa.UniqueConstraint('rule_id', 'number', name=op.f('uq_completion_rule_version_rule_id_number'))
     )
