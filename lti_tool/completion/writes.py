@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload
 from lti_tool.completion import rules as r
 from lti_tool.completion.models import CompletionRule, CompletionState, RuleVersion
 from lti_tool.completion.permissions import require_rule_lead
-from lti_tool.completion.queries import current_outcomes, get_rule, get_version, rule_for
+from lti_tool.completion.queries import current_outcomes, get_rule, get_version, module_titles, rule_for
 from lti_tool.completion.sources import Facts, Person
 from lti_tool.course import events, notices
 from lti_tool.course.access import Access
@@ -45,14 +45,9 @@ NOTICE_TEXT = {
 
 # -- the rule -------------------------------------------------------------------------------------------------
 
-def most_possible(session: Session, program: Program, cohort_id: int | None) -> dict[str, float]:
-    """The most anyone could reach of each kind (and module) with what is scheduled for the cohorts the rule
-    covers: a criterion above it could never be met."""
-    cohorts = [cohort_id] if cohort_id is not None else list(session.scalars(
-        select(Cohort.id).where(Cohort.program_id == program.id)))
-    if not cohorts:
-        return {}
-    facts = Facts(session, program, [Person(0, c) for c in cohorts])
+def _most_possible(facts: Facts) -> dict[str, float]:
+    """The most anyone could reach of each kind (and module) with what is scheduled for ``facts.people`` (one
+    record-less person per cohort the rule covers): a criterion above it could never be met."""
     most: dict[str, float] = {}
     keys = [("sessions", None), ("points", None), ("modules", None), ("readings", None), ("items", None)]
     keys += [("items", m) for m in sorted(facts.module_ids())]
@@ -65,9 +60,24 @@ def most_possible(session: Session, program: Program, cohort_id: int | None) -> 
     return most
 
 
+def _scheduled(session: Session, program: Program, cohort_id: int | None) -> Facts:
+    """What is scheduled for the cohorts a rule covers (the cohort, or all of the program's)."""
+    cohorts = [cohort_id] if cohort_id is not None else list(session.scalars(
+        select(Cohort.id).where(Cohort.program_id == program.id)))
+    return Facts(session, program, [Person(0, c) for c in cohorts])
+
+
+def most_possible(session: Session, program: Program, cohort_id: int | None) -> dict[str, float]:
+    """``_most_possible`` for a rule of ``cohort_id`` (None: the program's); empty when there is no cohort."""
+    facts = _scheduled(session, program, cohort_id)
+    return _most_possible(facts) if facts.people else {}
+
+
 def check(session: Session, program: Program, cohort_id: int | None, tree) -> dict:
-    facts_modules = Facts(session, program, []).module_ids()
-    return r.check_tree(tree, module_ids=facts_modules, most_possible=most_possible(session, program, cohort_id))
+    """``rules.check_tree`` against the program's modules and what is scheduled (the modules are read once)."""
+    facts = _scheduled(session, program, cohort_id)
+    return r.check_tree(tree, module_ids=facts.module_ids(),
+                        most_possible=_most_possible(facts) if facts.people else {})
 
 
 def _rule(session: Session, access: Access, cohort_id: int | None) -> CompletionRule:
@@ -144,19 +154,27 @@ def _grade_key(rule: CompletionRule, criterion: str | None = None) -> str:
     return base + (f":{criterion}" if criterion else "")
 
 
-def _score(session: Session, rule: CompletionRule, membership: Membership, outcome: r.Outcome) -> None:
-    program = session.get(Program, rule.program_id)
+def _components(session: Session, program: Program, rule: CompletionRule, titles: dict[int, str]):
+    """The rule's gradebook column, and one per top-level criterion when asked for (criterion id → column)."""
     label = "Completion" + (f" ({rule.cohort.name})" if rule.cohort else "")
-    finished = outcome.state in (r.MET, r.CANNOT_MEET)
-    component = ensure_component(session, program.course, _grade_key(rule), ComponentKind.completion, label, 100)
-    record_score(session, component, membership, 100.0 if outcome.state == r.MET else round(100 * outcome.fraction, 1),
+    whole = ensure_component(session, program.course, _grade_key(rule), ComponentKind.completion, label, 100)
+    children = rule.current_version.tree["children"] if rule.graded_criteria else []
+    return whole, {child["id"]: ensure_component(session, program.course, _grade_key(rule, child["id"]),
+                                                 ComponentKind.completion,
+                                                 f"{label}: {r.describe(child, titles)}"[:255], 100)
+                   for child in children}
+
+
+def _score(session: Session, columns, membership: Membership, outcome: r.Outcome) -> None:
+    """The person's scores in the rule's columns: 100 when met, else the share done, final once met or out of
+    reach."""
+    whole, by_criterion = columns
+    record_score(session, whole, membership, 100.0 if outcome.state == r.MET else round(100 * outcome.fraction, 1),
                  comment=f"{outcome.label}: {outcome.sentence}",
-                 grading_progress="FullyGraded" if finished else "Pending")
-    if rule.graded_criteria:
-        for child in outcome.children:
-            component = ensure_component(session, program.course, _grade_key(rule, child.id),
-                                         ComponentKind.completion, f"{label}: {r.describe(child.node)}"[:255], 100)
-            record_score(session, component, membership, round(100 * child.fraction, 1),
+                 grading_progress="FullyGraded" if outcome.state in (r.MET, r.CANNOT_MEET) else "Pending")
+    for child in outcome.children:
+        if child.id in by_criterion:
+            record_score(session, by_criterion[child.id], membership, round(100 * child.fraction, 1),
                          comment=f"{child.label}: {child.sentence}",
                          grading_progress="FullyGraded" if child.state in (r.MET, r.CANNOT_MEET) else "Pending")
 
@@ -177,26 +195,24 @@ def recompute(session: Session, program: Program, membership_ids=None, *, regrad
         criteria = {c.id: c.state for c in outcome.children}
         state = stored.get(membership_id)
         old = state.state if state is not None else None
+        same = state is not None and old == outcome.state and state.criteria == criteria \
+            and state.version_id == rule.current_version_id
+        if rule.graded and (regrade or not same):
+            rescored.append((rule, membership_id, outcome))
+        if same:
+            continue
+        if old != outcome.state:
+            changes.append((membership_id, old, outcome.state))
         if state is None:
             new_rows.append(dict(program_id=program.id, membership_id=membership_id, state=outcome.state,
                                  version_id=rule.current_version_id, criteria=criteria, changed_at=now,
                                  met_at=now if outcome.state == r.MET else None))
-            if rule.graded:
-                rescored.append((rule, membership_id, outcome))
-            changes.append((membership_id, None, outcome.state))
-            continue
-        if old == outcome.state and state.criteria == criteria and state.version_id == rule.current_version_id:
-            if regrade and rule.graded:
-                rescored.append((rule, membership_id, outcome))
             continue
         state.version_id, state.criteria = rule.current_version_id, criteria
-        if rule.graded:
-            rescored.append((rule, membership_id, outcome))
         if old != outcome.state:
             state.state, state.changed_at = outcome.state, now
             if outcome.state == r.MET and state.met_at is None:
                 state.met_at = now
-            changes.append((membership_id, old, outcome.state))
     if new_rows:
         # One executemany for everyone seen the first time (a rule just applied to 200 people). A recompute
         # racing this one for the same person fails here and is retried by its job.
@@ -205,8 +221,12 @@ def recompute(session: Session, program: Program, membership_ids=None, *, regrad
     if rescored:
         members = {m.id: m for m in session.scalars(select(Membership).where(
             Membership.id.in_([mid for _, mid, _ in rescored])))}
+        titles = module_titles(session, program)
+        columns = {}          # rule id → its columns, made or brought in step once per recompute
         for rule, membership_id, outcome in rescored:
-            _score(session, rule, members[membership_id], outcome)
+            if rule.id not in columns:
+                columns[rule.id] = _components(session, program, rule, titles)
+            _score(session, columns[rule.id], members[membership_id], outcome)
     if changes:
         _tell(session, program, changes, cohort_of, now)
     return changes

@@ -258,3 +258,18 @@ def test_a_session_added_to_the_calendar_recomputes_everyone(session, world):
                             dt.date(2030, 11, 1), dt.time(15), dt.time(16, 30))
     session.commit()
     assert state_of(session, world, "Sam") == "on_track"
+
+
+def test_a_criterion_column_over_one_module_is_named_after_the_module(session, world):
+    module = Module(program_id=world.program.id, title="Coaching moves", released=True)
+    session.add(module)
+    session.flush()
+    session.add(ModuleCohort(module_id=module.id, cohort_id=world.cohorts["Literacy"].id))
+    session.add(ModuleItem(module_id=module.id, kind=ItemKind.page, title="Page"))
+    session.flush()
+    apply_rule(session, world, {"op": "all", "children": [{"kind": "items", "n": 1, "module_id": module.id}]})
+    writes.set_grading(session, world.access("Lena"), None, graded=True, graded_criteria=True)
+    session.commit()
+    label = session.scalar(select(GradedComponent.label).where(
+        GradedComponent.key == f"completion:{world.program.id}:c1"))
+    assert label == "Completion: At least 1 module item completed in “Coaching moves”"
