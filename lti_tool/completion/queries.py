@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from lti_tool.completion import rules as r
 from lti_tool.completion.models import CompletionRule, RuleVersion
-from lti_tool.completion.sources import KINDS, Facts, Person, seated
+from lti_tool.completion.sources import Facts, Person, seated
 from lti_tool.course.access import Access
 from lti_tool.errors import NotFound
 from lti_tool.lti.models import Membership
@@ -42,6 +42,16 @@ def module_titles(session: Session, program: Program) -> dict[int, str]:
     return dict(session.execute(select(Module.id, Module.title).where(Module.program_id == program.id)).all())
 
 
+def _evaluate(facts: Facts, person: Person, tree: dict) -> r.Outcome:
+    return r.evaluate(tree, lambda leaf: facts.tally(person, leaf["kind"], leaf.get("module_id")))
+
+
+def _members(session: Session, people: list[Person]) -> dict[int, Membership]:
+    """membership id → membership, with its user (the names pages show). One query."""
+    return {m.id: m for m in session.scalars(select(Membership).where(
+        Membership.id.in_([p.membership_id for p in people])).options(selectinload(Membership.user)))}
+
+
 def outcomes(session: Session, program: Program, people: list[Person], tree_of, now: dt.datetime | None = None
              ) -> dict[int, r.Outcome]:
     """membership id → outcome, for everyone in ``people`` whose ``tree_of(person)`` is a tree."""
@@ -50,8 +60,7 @@ def outcomes(session: Session, program: Program, people: list[Person], tree_of, 
     for person in people:
         tree = tree_of(person)
         if tree is not None:
-            result[person.membership_id] = r.evaluate(
-                tree, lambda leaf, p=person: facts.tally(p, leaf["kind"], leaf.get("module_id")))
+            result[person.membership_id] = _evaluate(facts, person, tree)
     return result
 
 
@@ -130,8 +139,7 @@ def cohort_page(session: Session, access: Access, cohort: Cohort, now: dt.dateti
     rules = rules_of(session, program)
     rule = rule_for(rules, cohort.id)
     people = [p for p in seated(session, program) if p.cohort_id == cohort.id]
-    members = {m.id: m for m in session.scalars(select(Membership).where(
-        Membership.id.in_([p.membership_id for p in people])).options(selectinload(Membership.user)))}
+    members = _members(session, people)
     found = outcomes(session, program, people, lambda p: rule.current_version.tree) if rule else {}
     rows = [RiskRow(members[mid], outcome) for mid, outcome in found.items()]
     rows.sort(key=lambda row: (r.STATES.index(row.outcome.state), (row.person.user.name or "").lower()))
@@ -164,17 +172,16 @@ class RulePage:
     draft: RuleVersion | None
     preview: Preview | None
     titles: dict[int, str]
-    kinds: dict = field(default_factory=lambda: dict(KINDS))
 
     def describe(self, node: dict) -> str:
         return r.describe(node, self.titles)
 
 
 def get_rule(session: Session, access: Access, cohort_id: int | None) -> CompletionRule | None:
+    """The program's rule (``cohort_id`` None) or a cohort's (404 for a cohort of another course); None while
+    there is none."""
     if cohort_id is not None:
-        cohort = session.get(Cohort, cohort_id)
-        if cohort is None or cohort.program_id != access.program.id:
-            raise NotFound("There is no such cohort here.")
+        get_cohort(session, access, cohort_id)
     return session.scalar(select(CompletionRule).where(CompletionRule.program_id == access.program.id,
                                                        CompletionRule.cohort_id.is_(None) if cohort_id is None
                                                        else CompletionRule.cohort_id == cohort_id))
@@ -197,17 +204,12 @@ def preview(session: Session, program: Program, cohort_id: int | None, tree: dic
     else:
         people = [p for p in everyone if p.cohort_id == cohort_id]
     facts = Facts(session, program, people, now)
-
-    def outcome(person, tree_):
-        return r.evaluate(tree_, lambda leaf: facts.tally(person, leaf["kind"], leaf.get("module_id")))
-
-    members = {m.id: m for m in session.scalars(select(Membership).where(
-        Membership.id.in_([p.membership_id for p in people])).options(selectinload(Membership.user)))}
+    members = _members(session, people)
     counts, current_counts, changes = Counter(), Counter(), []
     for person in people:
-        new = outcome(person, tree).state
+        new = _evaluate(facts, person, tree).state
         rule = rule_for(rules, person.cohort_id)
-        old = outcome(person, rule.current_version.tree).state if rule is not None else None
+        old = _evaluate(facts, person, rule.current_version.tree).state if rule is not None else None
         counts[new] += 1
         if old is not None:
             current_counts[old] += 1

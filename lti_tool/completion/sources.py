@@ -16,8 +16,8 @@ is still possible (``Tally.left``) as well as what is done:
   (``discussions.queries.standings``); missed once the reading has ended.
 - **posts**: posts and replies in the book study (no upper limit while a reading is still open).
 
-Other features add kinds with ``register_source(key, label, unit, fn)``, ``fn(session, program,
-membership_ids) -> {membership_id: (done, left or None)}`` called once for everyone (the library's
+Other features add kinds with ``register_source(key, label, unit, units, verb, need, fn)``, ``fn(session,
+program, membership_ids) -> {membership_id: (done, left or None)}`` called once for everyone (the library's
 contributions, the protocol runs); they are connected in ``create_app``.
 
 The loaders take what the rule needs only: a rule without a book-study criterion reads no posts.
@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from lti_tool.attendance.models import AttendanceRecord, AttendanceStatus, MakeUp, MakeUpStatus, StatusKind
 from lti_tool.calendar.models import Meeting
-from lti_tool.course.zones import local_date, program_zone
+from lti_tool.course.zones import describe_instant, local_date, program_zone
 from lti_tool.db import utcnow
 from lti_tool.discussions.models import Book, BookCohort
 from lti_tool.discussions.queries import reading_deadline, standings
@@ -114,17 +114,14 @@ def seated(session: Session, program: Program, membership_ids: Iterable[int] | N
     return list(people.values())
 
 
-def _when(program: Program, at: dt.datetime) -> str:
-    return at.astimezone(program_zone(program)).strftime("%a %-d %b")
-
-
 class Facts:
     """What the criteria of one rule need to know about ``people``, loaded on first use, once."""
 
     def __init__(self, session: Session, program: Program, people: list[Person], now: dt.datetime | None = None):
         self.session, self.program, self.people = session, program, people
         self.now = now or utcnow()
-        self.today = local_date(program_zone(program), self.now)
+        self.zone = program_zone(program)
+        self.today = local_date(self.zone, self.now)
         self.ids = [p.membership_id for p in people]
         self._loaded: dict[str, object] = {}
         self._tallies: dict[tuple[Person, str, int | None], Tally] = {}
@@ -167,7 +164,7 @@ class Facts:
             if record is None:
                 t.left += top if points else 1
                 if meeting.ends_at >= self.now and len(t.next) < 2:
-                    t.next.append(f"{meeting.title}, {_when(self.program, meeting.starts_at)}")
+                    t.next.append(f"{meeting.title}, {describe_instant(meeting.starts_at, self.zone, 'short')}")
                 continue
             kind, value, makeup = record
             if kind in (StatusKind.present, StatusKind.late, StatusKind.made_up):
