@@ -17,6 +17,7 @@ from lti_tool.library.models import (Collection, CollectionItem, Licence, Resour
                                      ResourceVersion, VersionStatus, Visibility)
 from lti_tool.lti.models import Membership
 from lti_tool.programs.models import Cohort, Program
+from lti_tool.programs.queries import get_cohort as programs_get_cohort
 
 PER_PAGE = 20
 TAG_FACETS = 25
@@ -85,10 +86,11 @@ def get_collection(session: Session, access: Access, collection_id: int) -> Coll
 
 
 def get_cohort(session: Session, access: Access, cohort_id: int) -> Cohort:
-    program = _program(access)
-    cohort = session.scalar(select(Cohort).where(Cohort.id == cohort_id, Cohort.program_id == program.id))
-    if cohort is None or not access.sees(cohort):
-        raise NotFound("There is no such cohort in this program.")
+    """A cohort of the course (``programs.queries.get_cohort``) whose library the viewer sees: they sit in it or
+    manage it; for anyone else it does not exist here (404)."""
+    cohort = programs_get_cohort(session, access, cohort_id)
+    if not access.sees(cohort):
+        raise NotFound("There is no such cohort in this course.")
     return cohort
 
 
