@@ -165,6 +165,12 @@ def after_commit(session: Session, key: str, fn: Callable[[], None]) -> None:
     session.info.setdefault("lti_tool.after_commit", {})[key] = fn
 
 
+def pending_after_commit(session: Session, key: str) -> Callable[[], None] | None:
+    """What ``after_commit`` holds for ``key`` in this transaction (None: nothing, or it was dropped with a
+    rollback): a caller that gathers work for one call after the commit adds to it."""
+    return session.info.get("lti_tool.after_commit", {}).get(key)
+
+
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
     if session.in_nested_transaction():

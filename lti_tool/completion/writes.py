@@ -15,6 +15,7 @@ gradebook outbox when the rule is graded. The same state found again changes not
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, joinedload
@@ -30,11 +31,10 @@ from lti_tool.db import db, utcnow
 from lti_tool.errors import InvalidInput
 from lti_tool.grades.models import ComponentKind
 from lti_tool.grades.writes import ensure_component, record_score
-from lti_tool.jobs import enqueue_after_commit, task
+from lti_tool.jobs import after_commit, pending_after_commit, task
 from lti_tool.lti.models import Membership
 from lti_tool.programs.models import Cohort, CohortFacilitator, Program
 
-PENDING = "lti_tool.completion.pending"
 NOTICE_TEXT = {
     r.MET: "You have met the completion rule of the program.",
     r.ON_TRACK: "You are on track to complete the program.",
@@ -258,22 +258,32 @@ def _tell(session: Session, program: Program, changes, cohort_of: dict[int, int]
     notices.notify_each(session, told, kind="completion", now=now)
 
 
+@dataclass
+class _Recompute:
+    """The people of one program to recompute once the transaction commits (``everyone``: all of them)."""
+
+    program_id: int
+    ids: set[int] = field(default_factory=set)
+    everyone: bool = False
+    regrade: bool = False
+
+    def __call__(self) -> None:
+        recompute_task(self.program_id, None if self.everyone else sorted(self.ids), self.regrade)
+
+
 def recompute_after_commit(session: Session, program_id: int, membership_ids, *, regrade: bool = False) -> None:
-    """Gather who to recompute during the transaction (None: everyone); one job per program after the commit."""
-    pending = session.info.setdefault(PENDING, {})
-    entry = pending.setdefault(program_id, {"ids": set(), "all": False, "regrade": False})
+    """Gather who to recompute during the transaction (None: everyone); one job per program after the commit
+    (``jobs.after_commit``: dropped with a rollback, with what was gathered)."""
+    key = f"completion:{program_id}"
+    pending = pending_after_commit(session, key)
+    if not isinstance(pending, _Recompute):
+        pending = _Recompute(program_id)
+        after_commit(session, key, pending)
     if membership_ids is None:
-        entry["all"] = True
+        pending.everyone = True
     else:
-        entry["ids"].update(membership_ids)
-    entry["regrade"] = entry["regrade"] or regrade
-
-    def enqueue(program_id=program_id):
-        entry = session.info.get(PENDING, {}).pop(program_id, None)
-        if entry is not None:
-            recompute_task(program_id, None if entry["all"] else sorted(entry["ids"]), entry["regrade"])
-
-    enqueue_after_commit(session, f"completion:{program_id}", enqueue)
+        pending.ids.update(membership_ids)
+    pending.regrade = pending.regrade or regrade
 
 
 def on_progress_changed(session: Session, *, program_id: int, membership_ids, **_ignored) -> None:

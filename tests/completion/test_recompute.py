@@ -273,3 +273,23 @@ def test_a_criterion_column_over_one_module_is_named_after_the_module(session, w
     label = session.scalar(select(GradedComponent.label).where(
         GradedComponent.key == f"completion:{world.program.id}:c1"))
     assert label == "Completion: At least 1 module item completed in “Coaching moves”"
+
+
+def test_one_recompute_per_transaction_for_everyone_it_touched_and_none_after_a_rollback(session, world, monkeypatch):
+    from lti_tool.jobs import pending_after_commit
+
+    apply_rule(session, world, TWO)
+    calls = []
+    real = writes.recompute
+    monkeypatch.setattr(writes, "recompute", lambda s, p, ids=None, **kw: calls.append(ids) or real(s, p, ids, **kw))
+    mark(session, world, 0, "Pat", "A")
+    session.rollback()                         # what it gathered goes with it
+    assert pending_after_commit(session, f"completion:{world.program.id}") is None
+    mark(session, world, 1, "Quinn", "P")
+    mark(session, world, 2, "Quinn", "P")
+    session.commit()
+    assert calls == [[world.people["Quinn"].id]]              # once, and not Pat's rolled-back mark
+    mark(session, world, 3, "Quinn", "P")
+    mark(session, world, 3, "Pat", "P")
+    session.commit()
+    assert calls[1] == sorted([world.people["Pat"].id, world.people["Quinn"].id])
